@@ -162,7 +162,10 @@ function scrub(cause: unknown): Error {
   return new Error(cause instanceof Error ? cause.name : 'error');
 }
 
-function signParams(alg: AssertionAlg): AlgorithmIdentifier | EcdsaParams {
+// Spelled out locally: the Workers and DOM type libraries name these differently.
+type SignParams = { name: 'Ed25519' } | { name: 'ECDSA'; hash: 'SHA-256' };
+
+function signParams(alg: AssertionAlg): SignParams {
   return alg === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' };
 }
 
@@ -275,7 +278,7 @@ interface PreparedKey {
   privateKey: CryptoKey;
   /** base64url(protected header) + "." */
   prefix: string;
-  params: AlgorithmIdentifier | EcdsaParams;
+  params: SignParams;
 }
 
 // Keyed by the SigningKey object; re-validated against kid/alg/key in case a caller mutates it.
