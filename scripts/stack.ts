@@ -22,7 +22,11 @@ import { assertPortFree, freePort, waitForOk } from './lib/net.js';
 import { startChild, type Child } from './lib/processes.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const WRANGLER = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+// wrangler's bin/wrangler.js is itself a wrapper: it spawns wrangler-dist/cli.js
+// and does not forward SIGTERM. Run cli.js the way that wrapper does, so the pid
+// we hold (and stop) is the wrangler process that owns workerd.
+const WRANGLER_CLI = join(REPO_ROOT, 'node_modules', 'wrangler', 'wrangler-dist', 'cli.js');
+const WRANGLER_NODE_ARGS = ['--no-warnings', '--experimental-vm-modules', WRANGLER_CLI];
 const HOST = '127.0.0.1';
 
 export type WorkloadId = 'inventory' | 'billing';
@@ -52,6 +56,8 @@ export interface StackOptions {
   onOutput?: (name: string, line: string) => void;
   /** IdP events (sign-ins, refused passwords). Default: appended to logs/idp.log. */
   onIdpEvent?: (event: IdpLogEvent) => void;
+  /** wrangler config for `wrangler dev` (default: the repo's wrangler.toml). */
+  wranglerConfig?: string;
   /** Milliseconds to wait for the gateway to answer. Default 120 000. */
   gatewayTimeoutMs?: number;
 }
@@ -170,10 +176,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const gateway = startChild({
       name: 'gateway',
       command: process.execPath,
-      args: [WRANGLER, 'dev', '--ip', HOST, '--port', String(gatewayPort),
+      args: [...WRANGLER_NODE_ARGS, 'dev', '--ip', HOST, '--port', String(gatewayPort),
         '--inspector-port', String(await freePort(HOST)),
         '--persist-to', persist, '--env-file', join(dir, 'gateway.env'),
-        '--show-interactive-dev-session=false'],
+        '--show-interactive-dev-session=false',
+        ...(options.wranglerConfig ? ['--config', options.wranglerConfig] : [])],
       cwd: REPO_ROOT,
       env: wranglerEnv(),
       logFile: join(logs, 'gateway.log'),
@@ -356,7 +363,7 @@ export function spawnGuard(o: GuardProcessOptions): Child {
 }
 
 async function runWrangler(args: string[], logFile: string, what: string): Promise<void> {
-  const child = startChild({ name: what, command: process.execPath, args: [WRANGLER, ...args], cwd: REPO_ROOT, env: wranglerEnv(), logFile });
+  const child = startChild({ name: what, command: process.execPath, args: [...WRANGLER_NODE_ARGS, ...args], cwd: REPO_ROOT, env: wranglerEnv(), logFile });
   const code = await child.exited;
   if (code !== 0) throw new Error(`${what} failed (${code}):\n${child.tail()}`);
 }

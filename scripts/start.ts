@@ -1,7 +1,7 @@
 /**
  * `npm start`: the demo stack (scripts/stack.ts) until Ctrl-C.
  *
- *   npm start [-- --port 8787] [--idp-port 9400] [--dir .tollgate] [--verbose]
+ *   npm start [-- --port 8787] [--idp-port 9400] [--dir .tollgate] [--config wrangler.toml] [--verbose]
  *
  * Prints what runs where and ends with the line `Tollgate demo ready`; the same
  * facts are in `.tollgate/stack.json`. Ctrl-C or SIGTERM stops every process it
@@ -15,12 +15,13 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'idp-port': { type: 'string' },
     dir: { type: 'string' },
+    config: { type: 'string' },
     verbose: { type: 'boolean', short: 'v', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write('usage: npm start -- [--port 8787] [--idp-port 9400] [--dir .tollgate] [--verbose]\n');
+  process.stdout.write('usage: npm start -- [--port 8787] [--idp-port 9400] [--dir .tollgate] [--config wrangler.toml] [--verbose]\n');
   process.exit(0);
 }
 
@@ -56,6 +57,7 @@ try {
     gatewayPort: port(values.port, 'port'),
     idpPort: port(values['idp-port'], 'idp-port'),
     dir: values.dir,
+    wranglerConfig: values.config,
     onOutput: values.verbose ? (name, line) => process.stdout.write(`[${name}] ${line}\n`) : undefined,
   });
 } catch (err) {

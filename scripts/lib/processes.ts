@@ -4,7 +4,7 @@
  * a log file and a short in-memory tail for error messages, stopped by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface ChildOptions {
@@ -27,7 +27,10 @@ export interface Child {
   readonly running: boolean;
   /** The last output lines, for error messages. */
   tail(lines?: number): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  /**
+   * SIGTERM, then SIGKILL after `graceMs`; resolves once the process and the
+   * descendants it had when stop() was called (e.g. wrangler's workerd) have exited.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -84,10 +87,80 @@ export function startChild(options: ChildOptions): Child {
     tail: (lines = 25) => tail.slice(-lines).join('\n'),
     async stop(graceMs = 8000) {
       if (!running) return;
+      const descendants = descendantsOf(proc.pid!);
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
+      await waitForExit(descendants, graceMs);
     },
   };
+}
+
+// ---------------------------------------------------------------- descendants (Linux /proc)
+
+interface ProcId {
+  pid: number;
+  /** Start time in clock ticks since boot: tells a reused pid apart. */
+  start: string;
+}
+
+function stat(pid: number): { ppid: number; state: string; start: string } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0] ?? '', ppid: Number(rest[1]), start: rest[19] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live descendant of `root` (empty where /proc is unavailable). */
+function descendantsOf(root: number): ProcId[] {
+  let pids: number[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return [];
+  }
+  const children = new Map<number, ProcId[]>();
+  for (const pid of pids) {
+    const st = stat(pid);
+    if (!st) continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push({ pid, start: st.start });
+    children.set(st.ppid, list);
+  }
+  const out: ProcId[] = [];
+  const queue = [root];
+  while (queue.length) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      out.push(c);
+      queue.push(c.pid);
+    }
+  }
+  return out;
+}
+
+/** A zombie counts as exited: it holds no port or file, only a pid its new parent will reap. */
+function alive(p: ProcId): boolean {
+  const st = stat(p.pid);
+  return st !== undefined && st.start === p.start && st.state !== 'Z' && st.state !== 'X';
+}
+
+async function waitForExit(procs: ProcId[], graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  let remaining = procs.filter(alive);
+  while (remaining.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    remaining = remaining.filter(alive);
+  }
+  for (const p of remaining) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
