@@ -50,6 +50,8 @@ export interface GuardConfig {
   jwksRefreshSeconds?: number;
   /** Least time between refreshes triggered by unknown kids (default 5000 ms). */
   minUnknownKidIntervalMs?: number;
+  /** Retry delay after a failed JWKS fetch (default 2000 ms). */
+  jwksRetryMs?: number;
   /** How long `startGuard` waits for the first JWKS load before listening anyway (default 2000 ms). */
   initialKeysWaitMs?: number;
   /** Injected dependencies (tests, benchmarks). */
@@ -119,6 +121,7 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
       logger,
       ...(config.jwksRefreshSeconds !== undefined ? { refreshSeconds: config.jwksRefreshSeconds } : {}),
       ...(config.minUnknownKidIntervalMs !== undefined ? { minUnknownKidIntervalMs: config.minUnknownKidIntervalMs } : {}),
+      ...(config.jwksRetryMs !== undefined ? { retryMs: config.jwksRetryMs } : {}),
     });
     keys = remote;
   }

@@ -299,8 +299,11 @@ export async function send(
   options: { method?: string; path?: string; headers?: string[]; body?: Buffer | string },
 ): Promise<RawResponse & { rawHeaders: string[] }> {
   return new Promise((resolve, reject) => {
+    // Array-form headers get no automatic Host from node:http: add the workload's.
+    const headers = options.headers ?? [];
+    const withHost = headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host') ? headers : ['Host', 'inventory.localhost', ...headers];
     const req = http.request(
-      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/x', headers: options.headers ?? [], agent: false },
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/x', headers: withHost, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
