@@ -1,0 +1,86 @@
+/**
+ * The Worker. Thin: validate config once per isolate, build dependencies, hand
+ * the request to src/http. Also exports the RevocationLedger Durable Object.
+ */
+import { createOidcClient, createSessionManager } from '../src/auth/index.js';
+import { createSnapshotSource } from '../src/catalog/index.js';
+import { parseConfig } from '../src/config.js';
+import { noDeviceContext } from '../src/device/index.js';
+import { createApp, errorResponse, type GatewayApp } from '../src/http/index.js';
+import { consoleLogger, cryptoRandom, systemClock } from '../src/platform/index.js';
+import { createRevocationChecker, ledgerClient } from '../src/revocation/index.js';
+import { cookieNames, createCookieCodec } from '../src/session/index.js';
+import { createD1Store } from '../src/store/index.js';
+import { loadKeyRing } from '../src/token/index.js';
+
+export { RevocationLedger } from '../src/revocation/index.js';
+
+const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
+
+async function build(env: Env): Promise<GatewayApp> {
+  const config = parseConfig(env as unknown as Record<string, unknown>);
+  const clock = systemClock;
+  const logger = consoleLogger;
+  const store = createD1Store({ DB: env.DB, CONFIG: env.CONFIG });
+  const codec = await createCookieCodec(config.sessionSecret);
+  const keyRing = await loadKeyRing(config.signingKeys, config.signingKid);
+  const revocation = createRevocationChecker({
+    ledger: ledgerClient(env.REVOCATIONS),
+    clock,
+    cacheSeconds: config.revocationCacheSeconds,
+  });
+  return createApp({
+    config,
+    clock,
+    random: cryptoRandom,
+    logger,
+    codec,
+    keyRing,
+    oidc: createOidcClient({ settings: config.oidc, fetch: fetchFn, clock }),
+    sessions: createSessionManager({
+      codec,
+      names: cookieNames(config.secureCookies),
+      timeouts: config.session,
+      revocation,
+      store: store.sessions,
+      clock,
+      random: cryptoRandom,
+    }),
+    handoffs: store.handoffs,
+    snapshots: createSnapshotSource({
+      loader: store.config,
+      versions: store.version,
+      clock,
+      logger,
+      refreshSeconds: config.policyRefreshSeconds,
+      assertionTtlSeconds: config.assertionTtlSeconds,
+      originAuthority: config.originAuthority,
+    }),
+    devices: noDeviceContext,
+    upstreamFetch: fetchFn,
+  });
+}
+
+// One gateway per isolate (per env object): config is validated and keys imported once.
+let current: { env: Env; app: Promise<GatewayApp> } | undefined;
+
+function gatewayFor(env: Env): Promise<GatewayApp> {
+  if (current?.env !== env) current = { env, app: build(env) };
+  return current.app;
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    let app: GatewayApp;
+    try {
+      app = await gatewayFor(env);
+    } catch (err) {
+      // Invalid configuration: every request is a 500 with a request id; the log names the variables.
+      const requestId = cryptoRandom.id(16);
+      const accept = request.headers.get('accept') ?? '';
+      const browser = request.headers.get('sec-fetch-mode') === 'navigate' || accept.includes('text/html');
+      return errorResponse(err, { requestId, browser, logger: consoleLogger });
+    }
+    return app.fetch(request);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,53 @@
+/** Dependencies of the HTTP layer and the per-request context handed to routes. */
+import type { FetchLike, OidcClient, SessionManager } from '../auth/index.js';
+import type { SnapshotSource } from '../catalog/index.js';
+import type { GatewayConfig } from '../config.js';
+import type { DeviceContextSource } from '../device/index.js';
+import type { Clock, Logger, Random } from '../platform/index.js';
+import type { CookieCodec } from '../session/index.js';
+import type { HandoffStore } from '../store/index.js';
+import type { KeyRing } from '../token/index.js';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  codec: CookieCodec;
+  keyRing: KeyRing;
+  oidc: OidcClient;
+  sessions: SessionManager;
+  handoffs: HandoffStore;
+  snapshots: SnapshotSource;
+  devices: DeviceContextSource;
+  /** Used for upstream forwards only. */
+  upstreamFetch: FetchLike;
+}
+
+export interface RequestContext {
+  deps: GatewayDeps;
+  request: Request;
+  url: URL;
+  requestId: string;
+  /** Lower-cased Host (authority, port included). */
+  authority: string;
+  /** Browser navigation (Sec-Fetch-Mode: navigate or Accept: text/html). */
+  browser: boolean;
+  /** Fields added to the request's log line. */
+  log: Record<string, string | number | boolean | string[] | undefined>;
+}
+
+/** Hono bindings: the request context travels as `c.env.rc`. */
+export interface HttpBindings {
+  rc: RequestContext;
+}
+
+export function nowSeconds(deps: GatewayDeps): number {
+  return Math.floor(deps.clock.now() / 1000);
+}
+
+export function isBrowserNavigation(request: Request): boolean {
+  if (request.headers.get('sec-fetch-mode') === 'navigate') return true;
+  const accept = request.headers.get('accept');
+  return accept !== null && accept.toLowerCase().includes('text/html');
+}

@@ -1,0 +1,233 @@
+/**
+ * Routes on a workload host: `/.tollgate/*` is the gateway's (hand-off
+ * callback, sign-out; anything else there is 404); every other path is
+ * session → device → decision → assertion → forward.
+ */
+import { Hono } from 'hono';
+import { B64URL_256, safeReturnPath, sha256b64url, timingSafeEqual } from '../auth/index.js';
+import type { Workload } from '../catalog/index.js';
+import { TollgateError } from '../errors.js';
+import { evaluate, type DecisionInput } from '../policy/index.js';
+import { clientResponseHeaders, forward, pickEndpoint, requestTarget, upstreamRequestHeaders, upstreamUrl } from '../proxy/index.js';
+import { GATEWAY_COOKIE_NAMES, type SessionClaims } from '../session/index.js';
+import { mintAssertion } from '../token/index.js';
+import type { GatewaySnapshot } from '../catalog/index.js';
+import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
+import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
+import { currentSession, isSameOriginPost, refreshedCookie, signOut } from './origin.js';
+import { errorResponse } from './problem.js';
+import { postButton } from './pages.js';
+import { page, redirect } from './responses.js';
+
+/** The nonce cookie binding a hand-off to this browser lives this long. */
+const NONCE_TTL_SECONDS = 60;
+
+interface NonceCookie {
+  n: string;
+  host: string;
+}
+
+export interface WorkloadBindings extends HttpBindings {
+  workload: Workload;
+  snapshot: GatewaySnapshot;
+}
+
+function problem(rc: RequestContext, err: unknown, extra?: Headers): Response {
+  return errorResponse(err, { requestId: rc.requestId, browser: rc.browser, logger: rc.deps.logger }, extra);
+}
+
+const IP = /^[0-9a-fA-F:.]{2,45}$/;
+
+export function workloadRoutes(): Hono<{ Bindings: WorkloadBindings }> {
+  const app = new Hono<{ Bindings: WorkloadBindings }>();
+  app.onError((err, c) => problem(c.env.rc, err));
+
+  // --- hand-off redemption ----------------------------------------------------
+  app.get('/.tollgate/callback', async (c) => {
+    const rc = c.env.rc;
+    const { config, codec, sessions, handoffs, logger } = rc.deps;
+    rc.log.route = 'handoff-callback';
+    const now = nowSeconds(rc.deps);
+    const clearNonce = clearCookie(sessions.names.nonce, config.secureCookies);
+    const refuse = (message: string) =>
+      problem(rc, new TollgateError('bad-request', message), new Headers({ 'set-cookie': clearNonce }));
+
+    const code = rc.url.searchParams.get('code') ?? '';
+    if (!B64URL_256.test(code) || rc.url.searchParams.getAll('code').length !== 1) {
+      return refuse('This sign-in link is malformed.');
+    }
+    let nonce: NonceCookie | null = null;
+    for (const value of cookieValues(rc.request.headers.get('cookie'), sessions.names.nonce).slice(0, 4)) {
+      const opened = await codec.open<NonceCookie>('nonce', value, now);
+      if (opened && typeof opened.n === 'string' && opened.host === rc.authority) {
+        nonce = opened;
+        break;
+      }
+    }
+    if (!nonce) return refuse('This sign-in link can only be used in the browser that started the sign-in, within a minute.');
+
+    // Single use: the row is deleted as it is read, whatever the checks below decide.
+    const record = await handoffs.take(await sha256b64url(code), now);
+    if (!record) return refuse('This sign-in link has expired or was already used.');
+    const nonceHash = await sha256b64url(nonce.n);
+    if (record.host !== rc.authority || !timingSafeEqual(record.nonceHash, nonceHash)) {
+      logger.warn('handoff-mismatch', { request_id: rc.requestId, session: record.sessionId });
+      return refuse('This sign-in link does not belong to this browser or this site.');
+    }
+    const claims = await codec.open<SessionClaims>('session', record.sessionSeal, now);
+    if (!claims || claims.sid !== record.sessionId || claims.host !== rc.authority) {
+      return refuse('This sign-in link is not valid.');
+    }
+    const checked = await sessions.check(claims, rc.authority);
+    if (checked.kind !== 'valid') return refuse('The session behind this sign-in link has ended.');
+
+    logger.info('handoff-redeemed', { request_id: rc.requestId, session: claims.sid, host: rc.authority });
+    return redirect(safeReturnPath(record.returnPath) ?? '/', 302, [
+      clearNonce,
+      serializeCookie(sessions.names.session, record.sessionSeal, {
+        secure: config.secureCookies,
+        maxAge: sessions.remaining(claims),
+      }),
+    ]);
+  });
+
+  // --- sign-out on a workload host ------------------------------------------------
+  app.get('/.tollgate/logout', (c) => {
+    c.env.rc.log.route = 'host-logout-page';
+    return page({
+      title: 'Sign out',
+      paragraphs: ['Sign out of Tollgate on this browser and at your identity provider.'],
+      trustedHtml: postButton('/.tollgate/logout', 'Sign out'),
+      requestId: c.env.rc.requestId,
+    });
+  });
+  app.post('/.tollgate/logout', async (c) => {
+    const rc = c.env.rc;
+    rc.log.route = 'host-logout';
+    if (!isSameOriginPost(rc.request, `${rc.deps.config.scheme}://${rc.authority}`)) {
+      throw new TollgateError('forbidden', 'cross-site sign-out requests are refused');
+    }
+    return signOut(rc);
+  });
+
+  // Everything else under the reserved prefix is not found (and never forwarded).
+  app.all('/.tollgate/*', (c) => {
+    c.env.rc.log.route = 'reserved';
+    return problem(c.env.rc, new TollgateError('not-found', 'there is nothing here'));
+  });
+
+  // --- the forward path ---------------------------------------------------------
+  app.all('*', (c) => proxy(c.env.rc, c.env.workload, c.env.snapshot));
+
+  return app;
+}
+
+/** A browser without a usable session on this host: bind a nonce cookie and go through the hand-off. */
+async function startHandoff(rc: RequestContext, clear: string[]): Promise<Response> {
+  const { config, codec, random, sessions } = rc.deps;
+  const now = nowSeconds(rc.deps);
+  const n = random.id(32);
+  const sealed = await codec.seal('nonce', { n, host: rc.authority } satisfies NonceCookie, NONCE_TTL_SECONDS, now);
+  const params = new URLSearchParams({
+    host: rc.authority,
+    nonce: await sha256b64url(n),
+    return: safeReturnPath(`${rc.url.pathname}${rc.url.search}`) ?? '/',
+  });
+  rc.log.outcome = 'handoff';
+  return redirect(`${config.origin}/auth/handoff?${params}`, 302, [
+    ...clear,
+    serializeCookie(sessions.names.nonce, sealed, { secure: config.secureCookies, maxAge: NONCE_TTL_SECONDS }),
+  ]);
+}
+
+async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySnapshot): Promise<Response> {
+  const { config, keyRing, random, clock, devices, logger, upstreamFetch } = rc.deps;
+  rc.log.route = 'proxy';
+  rc.log.workload = workload.id;
+
+  const { read, clear } = await currentSession(rc);
+  if (read.kind !== 'valid') {
+    rc.log.session = read.kind === 'absent' ? 'absent' : read.reason;
+    if (rc.browser) return startHandoff(rc, clear);
+    const headers = new Headers();
+    for (const cookie of clear) headers.append('set-cookie', cookie);
+    return problem(rc, new TollgateError('unauthenticated', 'a valid session is required', { reasons: ['no-session'] }), headers);
+  }
+  const claims = read.claims;
+
+  const endpoint = pickEndpoint(workload);
+  const target = upstreamUrl(endpoint.url, rc.url);
+  const device = await devices.lookup({ request: rc.request, sessionId: claims.sid });
+  const ip = rc.request.headers.get('cf-connecting-ip') ?? undefined;
+  const cf = (rc.request as Request & { cf?: { country?: unknown } }).cf;
+  const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : undefined;
+  const input: DecisionInput = {
+    subject: { kind: 'user', id: claims.sub, sub: claims.idpSub, groups: claims.groups },
+    request: { workload: workload.id, method: rc.request.method.toUpperCase(), path: target.pathname },
+    now: nowSeconds(rc.deps),
+  };
+  if (claims.email) input.subject.email = claims.email;
+  if (device) input.device = device;
+  input.auth = { authTime: claims.authTime };
+  if (claims.amr) input.auth.amr = claims.amr;
+  if (claims.acr) input.auth.acr = claims.acr;
+  if (target.search.length > 1) input.request.query = target.search.slice(1);
+  if (ip && IP.test(ip)) input.request.ip = ip;
+  if (country) input.request.country = country;
+
+  const decision = evaluate(snapshot.policy, input);
+  rc.log.decision = decision.effect;
+  rc.log.reasons = decision.reasons;
+  logger.info('decision', {
+    request_id: rc.requestId,
+    workload: workload.id,
+    subject: claims.sub,
+    session: claims.sid,
+    effect: decision.effect,
+    reasons: decision.reasons,
+    roles: decision.roles,
+  });
+  if (decision.effect !== 'allow') {
+    return problem(
+      rc,
+      new TollgateError('forbidden', 'Your request was denied by policy.', { reasons: decision.reasons }),
+    );
+  }
+
+  const assertion = await mintAssertion(
+    {
+      issuer: config.origin,
+      audience: workload.id,
+      subject: claims.sub,
+      requestId: rc.requestId,
+      method: rc.request.method.toUpperCase(),
+      target: requestTarget(target),
+      sessionId: claims.sid,
+      roles: decision.roles,
+      ...(claims.email ? { email: claims.email } : {}),
+      ...(device ? { device: { id: device.id, trust: device.trust } } : {}),
+      ttlSeconds: Math.min(decision.ttl > 0 ? decision.ttl : config.assertionTtlSeconds, 60),
+    },
+    keyRing.active,
+    { now: clock.now(), random },
+  );
+  const headers = upstreamRequestHeaders(rc.request.headers, {
+    clientHost: rc.authority,
+    proto: rc.url.protocol.replace(/:$/, ''),
+    ...(ip ? { clientIp: ip } : {}),
+    assertion,
+    gatewayCookies: GATEWAY_COOKIE_NAMES,
+  });
+  const upstream = await forward(rc.request.method, rc.request.body, target, headers, {
+    fetch: upstreamFetch,
+    timeoutMs: config.upstreamTimeoutMs,
+  });
+  const out = clientResponseHeaders(upstream.headers, { requestId: rc.requestId, gatewayCookies: GATEWAY_COOKIE_NAMES });
+  if (read.refresh) out.append('set-cookie', await refreshedCookie(rc, claims));
+  rc.log.upstream_status = upstream.status;
+  // Null-body statuses must not get a body stream.
+  const nullBody = upstream.status === 204 || upstream.status === 304 || rc.request.method === 'HEAD';
+  if (nullBody) await upstream.body?.cancel();
+  const body = nullBody ? null : upstream.body;
+  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: out });
+}

@@ -1,0 +1,125 @@
+/**
+ * Pure header rewriting for the forward path (DESIGN §3). No I/O: runs the
+ * same in workerd and Node.
+ */
+
+/** RFC 9110 §7.6.1 hop-by-hop fields plus the legacy ones proxies drop. */
+export const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+] as const;
+
+/** Hop-by-hop names for this message: the fixed list plus every name `Connection` lists. */
+function hopByHopNames(headers: Headers): Set<string> {
+  const names = new Set<string>(HOP_BY_HOP);
+  const connection = headers.get('connection');
+  if (connection) {
+    for (const token of connection.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+function isTollgateHeader(name: string): boolean {
+  return name.toLowerCase().startsWith('tollgate-');
+}
+
+/**
+ * Remove the named cookies from a Cookie header value. Returns null when
+ * nothing remains. Names compare case-insensitively, so a differently-cased
+ * copy of a gateway cookie never reaches the workload either.
+ */
+export function stripCookies(cookieHeader: string | null, names: readonly string[]): string | null {
+  if (cookieHeader === null) return null;
+  const drop = new Set(names.map((n) => n.toLowerCase()));
+  const kept: string[] = [];
+  for (const part of cookieHeader.split(';')) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    const name = (eq === -1 ? trimmed : trimmed.slice(0, eq)).trim().toLowerCase();
+    if (drop.has(name)) continue;
+    kept.push(trimmed);
+  }
+  return kept.length === 0 ? null : kept.join('; ');
+}
+
+/**
+ * The cookie name a Set-Cookie value sets (text before the first '=' of its
+ * first attribute). Without '=' the whole first part is returned: browsers store
+ * that as a nameless cookie whose header form is indistinguishable from a name.
+ */
+export function setCookieName(value: string): string {
+  const first = value.split(';', 1)[0] ?? '';
+  const eq = first.indexOf('=');
+  return (eq === -1 ? first : first.slice(0, eq)).trim();
+}
+
+export interface UpstreamHeaderOptions {
+  /** The client's Host header (authority). */
+  clientHost: string;
+  /** "https" or "http" as the client connected. */
+  proto: string;
+  /** From CF-Connecting-IP; absent when unknown. */
+  clientIp?: string;
+  /** The per-request assertion (compact JWS). */
+  assertion: string;
+  /** Cookie names the gateway owns (both variants). */
+  gatewayCookies: readonly string[];
+}
+
+/** Headers to send upstream, built from the client's request headers. The input is not modified. */
+export function upstreamRequestHeaders(client: Headers, options: UpstreamHeaderOptions): Headers {
+  const hop = hopByHopNames(client);
+  const out = new Headers();
+  for (const [name, value] of client) {
+    const lower = name.toLowerCase();
+    if (hop.has(lower) || isTollgateHeader(lower)) continue;
+    // The upstream's Host comes from the endpoint URL; the client's goes in X-Forwarded-Host.
+    if (lower === 'host' || lower === 'cookie') continue;
+    if (lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') continue;
+    out.append(name, value);
+  }
+  const cookie = stripCookies(client.get('cookie'), options.gatewayCookies);
+  if (cookie !== null) out.set('cookie', cookie);
+  out.set('x-forwarded-host', options.clientHost);
+  out.set('x-forwarded-proto', options.proto);
+  if (options.clientIp) {
+    const prior = client.get('x-forwarded-for');
+    out.set('x-forwarded-for', prior ? `${prior}, ${options.clientIp}` : options.clientIp);
+  }
+  out.set('tollgate-assertion', options.assertion);
+  return out;
+}
+
+export interface ClientResponseHeaderOptions {
+  requestId: string;
+  gatewayCookies: readonly string[];
+}
+
+/** Headers to return to the client, built from the upstream's response headers. */
+export function clientResponseHeaders(upstream: Headers, options: ClientResponseHeaderOptions): Headers {
+  const hop = hopByHopNames(upstream);
+  const drop = new Set(options.gatewayCookies.map((n) => n.toLowerCase()));
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    const lower = name.toLowerCase();
+    if (hop.has(lower) || lower === 'set-cookie') continue;
+    out.append(name, value);
+  }
+  for (const cookie of upstream.getSetCookie()) {
+    if (drop.has(setCookieName(cookie).toLowerCase())) continue;
+    out.append('set-cookie', cookie);
+  }
+  out.set('tollgate-request-id', options.requestId);
+  return out;
+}

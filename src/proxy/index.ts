@@ -1,0 +1,11 @@
+/** Forwarding to workloads: endpoint choice, header rewriting (pure) and the streaming fetch. */
+export {
+  HOP_BY_HOP,
+  clientResponseHeaders,
+  setCookieName,
+  stripCookies,
+  upstreamRequestHeaders,
+  type ClientResponseHeaderOptions,
+  type UpstreamHeaderOptions,
+} from './headers.js';
+export { forward, pickEndpoint, requestTarget, upstreamUrl, type ForwardOptions } from './forward.js';

@@ -1,0 +1,48 @@
+/**
+ * RevocationLedger: the strongly consistent record of revoked session ids
+ * (DESIGN §7). SQLite-backed Durable Object, sharded by a hash of the sid into
+ * REVOCATION_SHARDS named instances. An entry lives until the session's own
+ * absolute expiry (after that the session is dead anyway); an alarm purges
+ * expired entries.
+ */
+import { DurableObject } from 'cloudflare:workers';
+
+const SID = /^[A-Za-z0-9_-]{1,128}$/;
+const PURGE_EVERY_MS = 3600_000;
+
+export class RevocationLedger extends DurableObject {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.sql = ctx.storage.sql;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS revoked (sid TEXT PRIMARY KEY, until INTEGER NOT NULL)');
+  }
+
+  /** Record `sid` as revoked until `untilEpochSeconds` (idempotent; the later expiry wins). */
+  async revoke(sid: string, untilEpochSeconds: number): Promise<void> {
+    if (typeof sid !== 'string' || !SID.test(sid)) throw new Error('invalid session id');
+    if (!Number.isSafeInteger(untilEpochSeconds) || untilEpochSeconds < 0) throw new Error('invalid expiry');
+    this.sql.exec(
+      'INSERT INTO revoked (sid, until) VALUES (?, ?) ON CONFLICT(sid) DO UPDATE SET until = max(until, excluded.until)',
+      sid,
+      untilEpochSeconds,
+    );
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+  }
+
+  /** True while a revocation for `sid` is on record and not past its expiry. */
+  async isRevoked(sid: string): Promise<boolean> {
+    if (typeof sid !== 'string' || !SID.test(sid)) throw new Error('invalid session id');
+    const now = Math.floor(Date.now() / 1000);
+    const rows = this.sql.exec<{ until: number }>('SELECT until FROM revoked WHERE sid = ?', sid).toArray();
+    return rows.length > 0 && Number(rows[0]!.until) > now;
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    this.sql.exec('DELETE FROM revoked WHERE until <= ?', now);
+    const left = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM revoked').one().n;
+    if (Number(left) > 0) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+  }
+}
