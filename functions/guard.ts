@@ -7,14 +7,14 @@
  * the raw request target (`req.url`) and forward it byte for byte, which a
  * Fetch `Request` (and so Hono's adapter) would normalise.
  */
-import { GuardConfigError, parseGuardEnv, startGuard } from '../src/guard/node/index.js';
+import { configProblems, parseGuardEnv, startGuard } from '../src/guard/node/index.js';
 
 async function main(): Promise<void> {
   let config;
   try {
     config = parseGuardEnv(process.env);
   } catch (err) {
-    const problems = err instanceof GuardConfigError ? err.problems : [String(err)];
+    const problems = configProblems(err) ?? [err instanceof Error ? err.message : String(err)];
     console.error(JSON.stringify({ level: 'error', event: 'guard.config_invalid', problems }));
     process.exit(2);
   }

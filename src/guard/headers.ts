@@ -33,6 +33,7 @@ function isGetter(source: HeaderSource): source is HeaderGetter {
   return typeof (source as { get?: unknown }).get === 'function';
 }
 
+/** Result of {@link readAssertionHeader}: the one assertion value, or why there is not exactly one usable value. */
 export type AssertionHeader =
   | { ok: true; value: string }
   | { ok: false; reason: 'missing-assertion' | 'multiple-assertions' | 'assertion-too-large' | 'malformed' };

@@ -1,6 +1,7 @@
 /**
  * The sidecar's environment (DESIGN §6), validated once at start-up.
  */
+import { TollgateError } from '../../errors.js';
 import { parseUpstream } from './upstream.js';
 
 /** Default `PORT` when unset. */
@@ -18,12 +19,11 @@ export interface GuardEnvConfig {
   replayCacheMaxEntries?: number;
 }
 
-/** Thrown by {@link parseGuardEnv}; `problems` lists every bad variable, one line each. */
-export class GuardConfigError extends Error {
-  override readonly name = 'GuardConfigError';
-  constructor(readonly problems: string[]) {
-    super(`invalid guard configuration: ${problems.join('; ')}`);
-  }
+/** The problems of a configuration error thrown by {@link parseGuardEnv} (one line per bad variable). */
+export function configProblems(err: unknown): string[] | undefined {
+  if (!(err instanceof TollgateError) || err.code !== 'config-invalid') return undefined;
+  const problems = err.details.problems;
+  return Array.isArray(problems) ? problems.map(String) : [err.message];
 }
 
 function httpUrl(value: string): boolean {
@@ -43,7 +43,8 @@ function httpUrl(value: string): boolean {
  * `0.0.0.0`), `TOLLGATE_ENDPOINT_ID` (optional; empty means unset) and
  * `TOLLGATE_REPLAY_CACHE_MAX_ENTRIES` (optional, default 1,000,000).
  *
- * @throws GuardConfigError listing every problem at once.
+ * @throws TollgateError `config-invalid` with `details.problems` listing every
+ *   problem at once (see {@link configProblems}).
  */
 export function parseGuardEnv(env: Readonly<Record<string, string | undefined>>): GuardEnvConfig {
   const problems: string[] = [];
@@ -87,7 +88,9 @@ export function parseGuardEnv(env: Readonly<Record<string, string | undefined>>)
     if (!(replayCacheMaxEntries >= 1)) problems.push('TOLLGATE_REPLAY_CACHE_MAX_ENTRIES must be a positive integer');
   }
 
-  if (problems.length > 0) throw new GuardConfigError(problems);
+  if (problems.length > 0) {
+    throw new TollgateError('config-invalid', `invalid guard configuration: ${problems.join('; ')}`, { details: { problems } });
+  }
   return {
     issuer: issuer!,
     jwksUrl: jwksUrl!,

@@ -4,7 +4,7 @@
  */
 export { startGuard, HEALTHZ_PATH } from './server.js';
 export type { GuardConfig, RunningGuard } from './server.js';
-export { parseGuardEnv, GuardConfigError, DEFAULT_GUARD_PORT } from './config.js';
+export { parseGuardEnv, configProblems, DEFAULT_GUARD_PORT } from './config.js';
 export type { GuardEnvConfig } from './config.js';
 export { parseUpstream, upstreamRequestHeaders, clientResponseHeaders, bodyFraming } from './upstream.js';
 export type { UpstreamTarget } from './upstream.js';

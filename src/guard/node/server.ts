@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { TollgateError } from '../../errors.js';
 import { consoleLogger, cryptoRandom, systemClock, type Clock, type Logger, type Random } from '../../platform/index.js';
 import {
   createRemoteKeySource,
@@ -54,12 +55,17 @@ export interface GuardConfig {
   jwksRetryMs?: number;
   /** How long `startGuard` waits for the first JWKS load before listening anyway (default 2000 ms). */
   initialKeysWaitMs?: number;
-  /** Injected dependencies (tests, benchmarks). */
+  /** Time source (default: the system clock). Tests freeze it. */
   clock?: Clock;
+  /** Fetch for the JWKS (default: the global fetch). */
   fetch?: FetchLike;
+  /** Where JSON log lines go (default: the console). Never receives a token. */
   logger?: Logger;
+  /** Source of request ids (default: crypto). */
   random?: Random;
+  /** Use these keys instead of fetching `jwksUrl` (in-process tests, benchmarks). */
   keySource?: KeySource;
+  /** Use this replay cache instead of a fresh in-memory one. */
   replayCache?: ReplayCache;
 }
 
@@ -104,7 +110,7 @@ function errorCode(err: unknown): string {
  */
 export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
   const upstream = parseUpstream(config.upstream);
-  if (typeof upstream === 'string') throw new TypeError(`upstream: ${upstream}`);
+  if (typeof upstream === 'string') throw new TollgateError('config-invalid', `upstream ${upstream}`);
   const clock = config.clock ?? systemClock;
   const logger = config.logger ?? consoleLogger;
   const random = config.random ?? cryptoRandom;
@@ -113,7 +119,7 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
   let keys: KeySource;
   if (config.keySource !== undefined) keys = config.keySource;
   else {
-    if (config.jwksUrl === undefined) throw new TypeError('jwksUrl or keySource is required');
+    if (config.jwksUrl === undefined) throw new TollgateError('config-invalid', 'jwksUrl or keySource is required');
     remote = createRemoteKeySource({
       url: config.jwksUrl,
       fetch: config.fetch ?? (fetch as unknown as FetchLike),
@@ -187,6 +193,8 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
       send(res, refusalResponse(result.reason, requestId), extra);
       return;
     }
+    // The client may have gone away while we verified: do not start an upstream request for nobody.
+    if (req.socket.destroyed) return;
     forward(req, res, rawTarget, method, result.identityHeaders, requestId);
   }
 

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GuardConfigError, parseGuardEnv, parseUpstream } from '../../../src/guard/node/index.js';
+import { TollgateError } from '../../../src/errors.js';
+import { configProblems, parseGuardEnv, parseUpstream } from '../../../src/guard/node/index.js';
 import { jwksOf, makeKey, send, startApp, startJwks, type JwksServer, type TestApp } from './helpers.js';
 
 const valid = {
@@ -68,8 +69,9 @@ describe('parseGuardEnv', () => {
       parseGuardEnv(env as Record<string, string>);
       expect.unreachable();
     } catch (err) {
-      expect(err).toBeInstanceOf(GuardConfigError);
-      const problems = (err as GuardConfigError).problems;
+      expect(err).toBeInstanceOf(TollgateError);
+      expect((err as TollgateError).code).toBe('config-invalid');
+      const problems = configProblems(err)!;
       expect(problems).toHaveLength(names.length);
       names.forEach((n, i) => expect(problems[i]).toContain(n));
     }
