@@ -12,7 +12,7 @@
  * and stack.json.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSigningJwk } from '../src/token/index.js';
@@ -86,6 +86,8 @@ export interface StackInfo {
   pids: { stack: number; gateway: number; guards: Record<string, number> };
   startedAt: string;
   readyMs: number;
+  /** Milliseconds from the start at which each phase finished. */
+  phases: Record<string, number>;
 }
 
 export interface Stack extends StackInfo {
@@ -110,6 +112,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logs = join(dir, 'logs');
   for (const d of [dir, logs, join(dir, 'apps'), join(dir, 'wrangler')]) mkdirSync(d, { recursive: true, mode: 0o700 });
 
+  const phases: Record<string, number> = {};
+  const mark = (name: string) => {
+    phases[name] = Date.now() - t0;
+  };
   const cleanups: (() => Promise<void>)[] = [];
   const children: Child[] = [];
   let closed = false;
@@ -122,6 +128,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
+    lockDir(dir);
+    cleanups.push(async () => rmSync(join(dir, 'stack.lock'), { force: true }));
     await assertPortFree(gatewayPort, HOST, 'gateway');
     const guardPorts = {} as Record<WorkloadId, number>;
     for (const w of WORKLOADS) {
@@ -130,6 +138,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       guardPorts[w.id] = p || await freePort(HOST);
     }
     const secrets = await loadSecrets(join(dir, 'secrets.json'));
+    mark('secrets');
 
     // The IdP and the apps live in this process.
     const idpLog = options.onIdpEvent ?? appendJsonLine(join(logs, 'idp.log'));
@@ -147,6 +156,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log: idpLog,
     });
     cleanups.push(() => idp.close());
+    mark('idp');
 
     const apps = {} as Record<WorkloadId, RunningDemoApp>;
     for (const w of WORKLOADS) {
@@ -170,7 +180,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     writeFileSync(seedFile, seedSql(gatewayPort, endpoints));
     const persist = join(dir, 'wrangler');
     await runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], join(logs, 'd1.log'), 'd1 migrations');
+    mark('d1-migrations');
     await runWrangler(['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', seedFile], join(logs, 'd1.log'), 'd1 seed');
+    mark('d1-seed');
 
     const output = (name: string) => (line: string) => options.onOutput?.(name, line);
     const gateway = startChild({
@@ -189,8 +201,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     children.push(gateway);
     const jwks = `${origin}/.well-known/jwks.json`;
 
-    // Guards start alongside the gateway: until its JWKS answers they refuse
-    // everything and retry every few seconds (fail closed, DESIGN §6).
+    await waitForOk(jwks, { timeout: options.gatewayTimeoutMs ?? 120_000, child: gateway, what: 'gateway (wrangler dev)' });
+    mark('gateway');
+
+    // Guards start once the JWKS answers: a guard that starts first refuses
+    // everything and retries the JWKS every ~2 s (fail closed, DESIGN §6), which
+    // made start-up slower than starting them now.
     const guards = {} as Record<WorkloadId, Child>;
     for (const w of WORKLOADS) {
       guards[w.id] = spawnGuard({
@@ -205,10 +221,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
       children.push(guards[w.id]);
     }
-    await waitForOk(jwks, { timeout: options.gatewayTimeoutMs ?? 120_000, child: gateway, what: 'gateway (wrangler dev)' });
     await Promise.all(WORKLOADS.map((w) => waitForOk(`http://${HOST}:${guardPorts[w.id]}/.tollgate/healthz`, {
       timeout: 30_000, child: guards[w.id], what: `${w.id} guard`,
     })));
+    mark('guards');
 
     const info: StackInfo = {
       origin,
@@ -229,6 +245,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       pids: { stack: process.pid, gateway: gateway.pid, guards: Object.fromEntries(WORKLOADS.map((w) => [w.id, guards[w.id].pid])) },
       startedAt: new Date(t0).toISOString(),
       readyMs: Date.now() - t0,
+      phases,
     };
     writeFileSync(join(dir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
     return { ...info, close };
@@ -240,6 +257,38 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 export function workloadHost(id: WorkloadId, gatewayPort: number): string {
   return `${id}.localhost:${gatewayPort}`;
+}
+
+/**
+ * One stack per state directory: a second one would re-seed the first one's D1
+ * and overwrite its env file. The lock names the holder's pid; a stale lock (its
+ * process is gone) is taken over.
+ */
+function lockDir(dir: string): void {
+  const file = join(dir, 'stack.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
+        throw new Error(`another Tollgate stack (pid ${pid}) is using ${dir}; stop it first, or use --dir`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock ${dir}`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 // ---------------------------------------------------------------- secrets and config
