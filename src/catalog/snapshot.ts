@@ -49,7 +49,11 @@ export function createSnapshotSource(options: SnapshotSourceOptions): SnapshotSo
   async function load(pointer: string | null): Promise<GatewaySnapshot> {
     const data = await loader.load();
     const document: PolicyDocument = { roles: data.roles, bindings: data.bindings, denyRules: data.denyRules };
-    const policy = compile(document, { version: data.version, assertionTtl: options.assertionTtlSeconds });
+    const policy = compile(document, {
+      version: data.version,
+      assertionTtl: options.assertionTtlSeconds,
+      workloads: data.workloads.map((w) => w.id),
+    });
     const catalog = compileCatalog(data.workloads, { originAuthority: options.originAuthority });
     for (const p of catalog.problems) logger.warn('catalog-entry-skipped', { workload: p.workload, problem: p.problem });
     const snap: GatewaySnapshot = { version: data.version, policy, catalog, document, loadedAt: clock.now() };

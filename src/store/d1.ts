@@ -3,7 +3,7 @@ import { TollgateError, isTollgateError } from '../errors.js';
 import type { Binding, DenyRule, Role } from '../policy/index.js';
 import type { Workload } from '../catalog/index.js';
 import type { ConfigData, HandoffRecord, SessionRecord, Store } from './index.js';
-import { KV_POLICY_VERSION, SQL } from './keys.js';
+import { KV_POLICY_VERSION, SQL, grantRowId } from './keys.js';
 import { decodeRows } from './rows.js';
 
 /** The two bindings this adapter needs, nothing more. */
@@ -71,7 +71,7 @@ export function createD1Store({ DB, CONFIG }: D1StoreBindings): Store {
             DB.prepare(SQL.deleteGrants).bind(r.id),
             ...r.grants.map((g) =>
               DB.prepare(SQL.insertGrant).bind(
-                g.id,
+                grantRowId(r.id, g.id),
                 r.id,
                 g.workload,
                 JSON.stringify(g.methods),

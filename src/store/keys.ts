@@ -12,6 +12,18 @@ export function revocationShardName(shard: number): string {
   return `revocations-${shard}`;
 }
 
+/**
+ * `grants.id` is the table's primary key, but a grant id is only unique within its role
+ * (policy compile()). Rows written here are keyed "<role>/<grant>"; rows written by other
+ * tools without the prefix are read as they are.
+ */
+export function grantRowId(roleId: string, grantId: string): string {
+  return `${roleId}/${grantId}`;
+}
+export function grantIdFromRow(roleId: string, rowId: string): string {
+  return rowId.startsWith(`${roleId}/`) ? rowId.slice(roleId.length + 1) : rowId;
+}
+
 export const SQL = {
   // Configuration (read as one batch when the version changes).
   selectVersion: `SELECT value FROM meta WHERE key = 'policy_version'`,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TollgateError } from '../errors.js';
 import type { Binding, Conditions, DenyRule, Grant, Role } from '../policy/index.js';
 import type { Endpoint, Workload } from '../catalog/index.js';
+import { grantIdFromRow } from './keys.js';
 
 const stringArray = z.array(z.string());
 const permissions = z.array(z.enum(['admin', 'auditor']));
@@ -45,7 +46,7 @@ export interface Rows {
 export function decodeRows(rows: Rows): { roles: Role[]; bindings: Binding[]; denyRules: DenyRule[]; workloads: Workload[] } {
   const grantsByRole = new Map<string, Grant[]>();
   for (const g of rows.grants) {
-    const id = String(g.id);
+    const id = grantIdFromRow(String(g.role_id), String(g.id));
     const grant: Grant = {
       id,
       workload: String(g.workload),

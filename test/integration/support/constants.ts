@@ -1,0 +1,7 @@
+/** Names shared by the Node (globalSetup) and workerd sides of the integration suite. */
+export const GATEWAY_ORIGIN = 'http://127.0.0.1:8787';
+export const INVENTORY = 'inventory.localhost:8787';
+export const BILLING = 'billing.localhost:8787';
+export const DOWN = 'down.localhost:8787';
+/** Upstream answers slower than UPSTREAM_TIMEOUT_MS in the suite. */
+export const UPSTREAM_TIMEOUT_MS = 1500;
