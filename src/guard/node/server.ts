@@ -14,7 +14,6 @@ import {
   internalErrorResponse,
   refusalResponse,
   requestIdOf,
-  upstreamErrorResponse,
   verifyAssertion,
   REQUEST_ID_HEADER,
   type FetchLike,
@@ -24,7 +23,8 @@ import {
   type ReplayCache,
   type VerifyOptions,
 } from '../index.js';
-import { bodyFraming, clientResponseHeaders, parseUpstream, upstreamRequestHeaders, type UpstreamTarget } from './upstream.js';
+import { forwardRequest, type ForwardContext } from './forward.js';
+import { parseUpstream } from './upstream.js';
 
 /** The one path served without an assertion. */
 export const HEALTHZ_PATH = '/.tollgate/healthz';
@@ -144,6 +144,8 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   const defaultHost = upstream.kind === 'tcp' ? `${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}` : 'localhost';
 
+  const forwardContext: ForwardContext = { agent, upstream, defaultHost, logger, send };
+
   const server = http.createServer({ headersTimeout: 30_000, requestTimeout: 300_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const requestId = requestIdOf(undefined, random);
@@ -195,70 +197,7 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
     }
     // The client may have gone away while we verified: do not start an upstream request for nobody.
     if (req.socket.destroyed) return;
-    forward(req, res, rawTarget, method, result.identityHeaders, requestId);
-  }
-
-  function forward(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    rawTarget: string,
-    method: string,
-    identity: Parameters<typeof upstreamRequestHeaders>[1],
-    requestId: string,
-  ): void {
-    const headers = upstreamRequestHeaders(req.rawHeaders, identity, {
-      framing: bodyFraming(method, req.headers['content-length'], req.headers['transfer-encoding']),
-      defaultHost,
-    });
-    const target: UpstreamTarget = upstream as UpstreamTarget;
-    let upstreamReq: http.ClientRequest;
-    try {
-      upstreamReq = http.request({
-        agent,
-        method,
-        path: rawTarget,
-        headers,
-        ...(target.kind === 'tcp' ? { host: target.host, port: target.port } : { socketPath: target.socketPath }),
-      });
-    } catch (err) {
-      logger.warn('guard.upstream_error', { request_id: requestId, error: errorCode(err) });
-      req.resume();
-      send(res, upstreamErrorResponse(requestId), { Connection: 'close' });
-      return;
-    }
-
-    const fail = (err: unknown): void => {
-      if (res.writableEnded || res.destroyed) return;
-      logger.warn('guard.upstream_error', { request_id: requestId, error: errorCode(err) });
-      if (res.headersSent) res.destroy();
-      else send(res, upstreamErrorResponse(requestId), { Connection: 'close' });
-    };
-    upstreamReq.on('error', fail);
-    // The client went away (aborted request or closed before the response finished).
-    req.on('close', () => {
-      if (!req.complete) upstreamReq.destroy();
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstreamReq.destroy();
-    });
-
-    upstreamReq.on('response', (upstreamRes) => {
-      upstreamRes.on('error', () => res.destroy());
-      if (res.destroyed) {
-        upstreamRes.destroy();
-        return;
-      }
-      try {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, clientResponseHeaders(upstreamRes.rawHeaders));
-      } catch (err) {
-        upstreamRes.destroy();
-        fail(err);
-        return;
-      }
-      upstreamRes.pipe(res);
-    });
-
-    req.pipe(upstreamReq);
+    forwardRequest(forwardContext, req, res, rawTarget, method, result.identityHeaders, requestId);
   }
 
   const port = config.port ?? 0;

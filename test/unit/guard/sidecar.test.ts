@@ -4,6 +4,7 @@
  * 401 problem body, the logged reason, and that the app was NOT reached.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock, type Clock } from '../../../src/platform/index.js';
@@ -393,6 +394,43 @@ describe('upstreams', () => {
     const res = await rawRequest(g.port, requestText('GET', '/a/%2e%2e/b?x=%2F', [`Tollgate-Assertion: ${token}`]));
     expect(res.status).toBe(200);
     expect(unixApp.seen.at(-1)!.url).toBe('/a/%2e%2e/b?x=%2F');
+  });
+
+  it('retries a bodyless request once when the app closed a reused keep-alive connection', async () => {
+    // An app that answers the first request of each connection and drops the connection on the second.
+    let connections = 0;
+    const flaky = net.createServer((socket) => {
+      connections++;
+      let requests = 0;
+      let buffered = '';
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('latin1');
+        while (buffered.includes('\r\n\r\n')) {
+          buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4);
+          requests++;
+          if (requests > 1) {
+            socket.destroy();
+            return;
+          }
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        }
+      });
+    });
+    flaky.listen(0, '127.0.0.1');
+    await once(flaky, 'listening');
+    extra.push({ close: () => new Promise((r) => flaky.close(r)) });
+    const g = await makeGuard({ upstream: `http://127.0.0.1:${(flaky.address() as net.AddressInfo).port}` });
+    for (let i = 0; i < 3; i++) {
+      const res = await send(g.port, { headers: await assertionHeaders(await mint(ed)) });
+      expect(res.status).toBe(200);
+      expect(res.body).toBe('ok');
+    }
+    expect(connections).toBe(3);
+    // With a body, nothing is retried: 502.
+    const token = await mint(ed, { claims: { htm: 'POST' } });
+    const res = await send(g.port, { method: 'POST', headers: ['Tollgate-Assertion', token, 'Content-Length', '3'], body: 'abc' });
+    expect(res.status).toBe(502);
   });
 
   it('answers 502 problem+json when the app is down', async () => {
