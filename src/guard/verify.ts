@@ -100,11 +100,8 @@ function isNumericDate(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
 }
 
-/**
- * Check the claims of a signature-verified payload (everything but single use).
- * Exported for the tests of each rule; callers use {@link verifyAssertion}.
- */
-export function checkClaims(
+/** Check the claims of a signature-verified payload (everything but single use). */
+function checkClaims(
   payload: Record<string, unknown>,
   rawTarget: string,
   method: string,
