@@ -19,15 +19,18 @@ export interface ForwardContext {
   send(res: http.ServerResponse, response: GuardResponse, extra?: Record<string, string>): void;
 }
 
+// RFC 9110 §9.2.2: a client may repeat these automatically.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown';
 }
 
 /**
- * Forward `req` to the app and stream the answer into `res`. A request without
- * a body that fails because the app closed a reused keep-alive connection under
- * us is retried once on a fresh connection; anything else that fails before the
+ * Forward `req` to the app and stream the answer into `res`. An idempotent
+ * request without a body that fails because the app closed a reused keep-alive
+ * connection under us is retried once on a fresh connection; anything else that fails before the
  * response headers is a 502 problem, after them a reset.
  */
 export function forwardRequest(
@@ -43,6 +46,7 @@ export function forwardRequest(
   const headers = upstreamRequestHeaders(req.rawHeaders, identity, { framing, defaultHost: ctx.defaultHost });
   const cl = req.headers['content-length'];
   const bodyless = framing !== 'chunked' && (cl === undefined || cl === '0');
+  const retryable = bodyless && IDEMPOTENT.has(method);
   const target = ctx.upstream;
   let current: http.ClientRequest | undefined;
 
@@ -81,7 +85,7 @@ export function forwardRequest(
 
     upstreamReq.on('error', (err: Error & { code?: string }) => {
       const stale = upstreamReq.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-      if (mayRetry && stale && bodyless && !res.headersSent && !res.destroyed) {
+      if (mayRetry && stale && retryable && !res.headersSent && !res.destroyed) {
         attempt(false);
         return;
       }
