@@ -33,11 +33,11 @@ export interface DemoUser {
 }
 
 /** The demo's people. Passwords are demo passwords, printed by `npm start`. */
-export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
+export const DEMO_USERS: readonly Readonly<DemoUser>[] = Object.freeze([
   { username: 'alice', password: 'alice-password', email: 'alice@example.com', name: 'Alice Example', groups: ['engineering'] },
   { username: 'bob', password: 'bob-password', email: 'bob@example.com', name: 'Bob Example', groups: ['contractors'] },
   { username: 'admin', password: 'admin-password', email: 'admin@example.com', name: 'Ada Admin', groups: ['admins'] },
-]);
+].map((u) => Object.freeze({ ...u, groups: Object.freeze(u.groups) as string[] })));
 
 export interface IdpLogEvent {
   event: string;
