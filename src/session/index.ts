@@ -37,7 +37,11 @@ export interface CookieCodec {
   open<T extends object>(purpose: CookiePurpose, value: string, nowSeconds: number): Promise<T | null>;
 }
 
-/** Browsers drop cookies whose name=value exceeds 4096 bytes; longer values are refused unopened. */
+/**
+ * Browsers drop cookies whose name=value exceeds 4096 bytes; `open` refuses
+ * longer values unopened. `seal` does not check: callers compare the result
+ * with their own budget (name and attributes included).
+ */
 export const MAX_SEALED_LENGTH = 4096;
 
 const PURPOSES: readonly CookiePurpose[] = ['session', 'auth-tx', 'nonce'];
@@ -121,9 +125,10 @@ export async function createCookieCodec(secret: string): Promise<CookieCodec> {
       if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new TollgateError('internal', 'cookie: ttl must be positive');
       if (!Number.isFinite(nowSeconds)) throw new TollgateError('internal', 'cookie: now must be a finite time');
       const envelope: SealedEnvelope = { pur: purpose, exp: nowSeconds + ttlSeconds, v: payload };
-      const sealed = await new CompactEncrypt(utf8.encode(JSON.stringify(envelope))).setProtectedHeader(JWE_HEADER).encrypt(key);
-      if (sealed.length > MAX_SEALED_LENGTH) throw new TollgateError('internal', 'cookie: sealed value exceeds 4096 characters');
-      return sealed;
+      // Not refused here: the caller knows its cookie budget (name and attributes
+      // count too) and maps "too big" to its own error. open() refuses anything
+      // longer than MAX_SEALED_LENGTH, so an oversized value fails closed.
+      return new CompactEncrypt(utf8.encode(JSON.stringify(envelope))).setProtectedHeader(JWE_HEADER).encrypt(key);
     },
 
     async open<T extends object>(purpose: CookiePurpose, value: string, nowSeconds: number): Promise<T | null> {
