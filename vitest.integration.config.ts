@@ -31,9 +31,11 @@ export default defineConfig({
   ],
   test: {
     include: ['test/integration/**/*.test.ts'],
-    globalSetup: ['./test/integration/support/global-setup.ts'],
+    globalSetup: ['./test/integration/node/global-setup.ts'],
     setupFiles: ['./test/integration/support/apply-migrations.ts'],
     testTimeout: 30_000,
+    // The gateway logs one JSON line per request; show them only for failing tests.
+    silent: 'passed-only',
     hookTimeout: 60_000,
   },
 });

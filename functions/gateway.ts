@@ -7,8 +7,8 @@ import { createSnapshotSource } from '../src/catalog/index.js';
 import { parseConfig } from '../src/config.js';
 import { noDeviceContext } from '../src/device/index.js';
 import { createApp, errorResponse, type GatewayApp } from '../src/http/index.js';
-import { consoleLogger, cryptoRandom, systemClock } from '../src/platform/index.js';
-import { createRevocationChecker, ledgerClient } from '../src/revocation/index.js';
+import { consoleLogger, cryptoRandom, systemClock, type Clock, type Logger } from '../src/platform/index.js';
+import { createRevocationChecker, ledgerClient, type RevocationLedgerClient } from '../src/revocation/index.js';
 import { cookieNames, createCookieCodec } from '../src/session/index.js';
 import { createD1Store } from '../src/store/index.js';
 import { loadKeyRing } from '../src/token/index.js';
@@ -17,15 +17,23 @@ export { RevocationLedger } from '../src/revocation/index.js';
 
 const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
 
-async function build(env: Env): Promise<GatewayApp> {
+/** What tests may replace (frozen clock, a failing ledger, a quiet logger). */
+export interface GatewayOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  ledger?: RevocationLedgerClient;
+}
+
+/** Build the gateway for an Env. Exported for the integration suite; the Worker uses it through `fetch`. */
+export async function buildGateway(env: Env, overrides: GatewayOverrides = {}): Promise<GatewayApp> {
   const config = parseConfig(env as unknown as Record<string, unknown>);
-  const clock = systemClock;
-  const logger = consoleLogger;
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? consoleLogger;
   const store = createD1Store({ DB: env.DB, CONFIG: env.CONFIG });
   const codec = await createCookieCodec(config.sessionSecret);
   const keyRing = await loadKeyRing(config.signingKeys, config.signingKid);
   const revocation = createRevocationChecker({
-    ledger: ledgerClient(env.REVOCATIONS),
+    ledger: overrides.ledger ?? ledgerClient(env.REVOCATIONS),
     clock,
     cacheSeconds: config.revocationCacheSeconds,
   });
@@ -65,7 +73,7 @@ async function build(env: Env): Promise<GatewayApp> {
 let current: { env: Env; app: Promise<GatewayApp> } | undefined;
 
 function gatewayFor(env: Env): Promise<GatewayApp> {
-  if (current?.env !== env) current = { env, app: build(env) };
+  if (current?.env !== env) current = { env, app: buildGateway(env) };
   return current.app;
 }
 

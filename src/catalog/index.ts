@@ -4,26 +4,9 @@
  * reads them from the isolate's snapshot (see `snapshot.ts`).
  */
 
-export type EndpointHealth = 'healthy' | 'unhealthy' | 'unknown';
-export type EndpointSource = 'static' | 'ecs' | 'azure';
+import type { Endpoint, Workload } from './types.js';
 
-export interface Endpoint {
-  id: string;
-  /** Origin of the workload (or its guard): `http(s)://host[:port]`; no path, query or credentials. */
-  url: string;
-  /** `onprem`, `aws:<region>`, `azure:<region>`. */
-  location: string;
-  source: EndpointSource;
-  health: EndpointHealth;
-}
-
-export interface Workload {
-  id: string;
-  name: string;
-  /** Authorities (host[:port], lower case) the workload is served on. */
-  hosts: string[];
-  endpoints: Endpoint[];
-}
+export type { Endpoint, EndpointHealth, EndpointSource, Workload } from './types.js';
 
 export interface CatalogProblem {
   workload: string;

@@ -31,9 +31,9 @@ export class RevocationLedger extends DurableObject {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
   }
 
-  /** True while a revocation for `sid` is on record and not past its expiry. */
+  /** True while a revocation for `sid` is on record and not past its expiry. A malformed sid counts as revoked. */
   async isRevoked(sid: string): Promise<boolean> {
-    if (typeof sid !== 'string' || !SID.test(sid)) throw new Error('invalid session id');
+    if (typeof sid !== 'string' || !SID.test(sid)) return true;
     const now = Math.floor(Date.now() / 1000);
     const rows = this.sql.exec<{ until: number }>('SELECT until FROM revoked WHERE sid = ?', sid).toArray();
     return rows.length > 0 && Number(rows[0]!.until) > now;

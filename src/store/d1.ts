@@ -1,8 +1,8 @@
 /** D1 (configuration, sessions, hand-off codes) + KV (version pointer) adapter. */
 import { TollgateError, isTollgateError } from '../errors.js';
 import type { Binding, DenyRule, Role } from '../policy/index.js';
-import type { Workload } from '../catalog/index.js';
-import type { ConfigData, HandoffRecord, SessionRecord, Store } from './index.js';
+import type { Workload } from '../catalog/types.js';
+import type { ConfigData, HandoffRecord, SessionRecord, Store } from './ports.js';
 import { KV_POLICY_VERSION, SQL, grantRowId } from './keys.js';
 import { decodeRows } from './rows.js';
 
@@ -165,8 +165,8 @@ export function createD1Store({ DB, CONFIG }: D1StoreBindings): Store {
         }),
       take: (codeHash: string, now: number) =>
         guarded('redeem hand-off code', async (): Promise<HandoffRecord | null> => {
-          const row = await DB.prepare(SQL.takeHandoff).bind(codeHash, now).first<Record<string, unknown>>();
-          if (!row) return null;
+          const row = await DB.prepare(SQL.takeHandoff).bind(codeHash).first<Record<string, unknown>>();
+          if (!row || !(Number(row.expires_at) > now)) return null;
           return {
             codeHash: String(row.code_hash),
             sessionId: String(row.session_id),

@@ -67,6 +67,7 @@ export const SQL = {
   purgeHandoffs: `DELETE FROM handoff_codes WHERE expires_at <= ?1`,
   insertHandoff: `INSERT INTO handoff_codes (code_hash, session_id, host, nonce_hash, return_path, expires_at, session_seal)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
-  takeHandoff: `DELETE FROM handoff_codes WHERE code_hash = ?1 AND expires_at > ?2
+  // Any attempt burns the code; the caller checks expiry on the returned row.
+  takeHandoff: `DELETE FROM handoff_codes WHERE code_hash = ?1
     RETURNING code_hash, session_id, host, nonce_hash, return_path, expires_at, session_seal`,
 } as const;

@@ -1,8 +1,8 @@
 /** In-memory adapter: tests, benchmarks and Node tools. Same contract as D1 (conformance suite). */
 import { TollgateError } from '../errors.js';
 import type { Binding, DenyRule, Role } from '../policy/index.js';
-import type { Workload } from '../catalog/index.js';
-import type { HandoffRecord, SessionRecord, Store } from './index.js';
+import type { Workload } from '../catalog/types.js';
+import type { HandoffRecord, SessionRecord, Store } from './ports.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
 

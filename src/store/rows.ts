@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { TollgateError } from '../errors.js';
 import type { Binding, Conditions, DenyRule, Grant, Role } from '../policy/index.js';
-import type { Endpoint, Workload } from '../catalog/index.js';
+import type { Endpoint, Workload } from '../catalog/types.js';
 import { grantIdFromRow } from './keys.js';
 
 const stringArray = z.array(z.string());

@@ -5,3 +5,16 @@ export const BILLING = 'billing.localhost:8787';
 export const DOWN = 'down.localhost:8787';
 /** Upstream answers slower than UPSTREAM_TIMEOUT_MS in the suite. */
 export const UPSTREAM_TIMEOUT_MS = 1500;
+
+/** Values the Node globalSetup hands to the workerd side (vitest `provide` / `inject`). */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    idpIssuer: string;
+    clientSecret: string;
+    sessionSecret: string;
+    signingKeys: string;
+    signingKid: string;
+    upstreamUrl: string;
+    deadUrl: string;
+  }
+}

@@ -10,19 +10,8 @@ import { startIdp } from '../../../scripts/idp/index.js';
 import { freePort } from '../../../scripts/lib/net.js';
 import { generateSigningJwk } from '../../../src/token/index.js';
 import { startUpstream } from './upstream.js';
-import { GATEWAY_ORIGIN } from './constants.js';
+import { GATEWAY_ORIGIN } from '../support/constants.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    idpIssuer: string;
-    clientSecret: string;
-    sessionSecret: string;
-    signingKeys: string;
-    signingKid: string;
-    upstreamUrl: string;
-    deadUrl: string;
-  }
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const clientSecret = randomBytes(32).toString('base64url');
