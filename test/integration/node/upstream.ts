@@ -12,18 +12,8 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Echo } from '../support/echo.js';
 
-export interface Echo {
-  method: string;
-  /** The raw request target (path + query, byte for byte). */
-  target: string;
-  /** Raw header pairs in arrival order (names as sent). */
-  rawHeaders: [string, string][];
-  /** Lower-cased name → values. */
-  headers: Record<string, string[]>;
-  bodyLength: number;
-  bodySha256: string;
-}
 
 export interface RunningUpstream {
   url: string;
@@ -55,7 +45,12 @@ export async function startUpstream(): Promise<RunningUpstream> {
     const hash = createHash('sha256');
     let length = 0;
     const uploadId = path.startsWith('/upload/') ? path.slice('/upload/'.length) : undefined;
-    if (uploadId) progress.set(uploadId, 0);
+    if (uploadId) {
+      progress.set(uploadId, 0);
+      // Headers first, the summary when the body has ended: the proxy's header timeout never waits for an upload.
+      res.writeHead(200, { 'content-type': 'application/json', 'x-app': 'upload' });
+      res.flushHeaders();
+    }
     req.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       length += chunk.length;
@@ -100,7 +95,8 @@ export async function startUpstream(): Promise<RunningUpstream> {
         res.end(body);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json', 'x-app': 'echo' }).end(body);
+      if (uploadId) res.end(body);
+      else res.writeHead(200, { 'content-type': 'application/json', 'x-app': 'echo' }).end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
