@@ -243,15 +243,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
         }
         return identityFromClaims(idClaims, userinfo);
       } catch (cause) {
-        if (cause instanceof TollgateError) throw cause;
-        if (causedBy(cause, IdpUnreachable)) {
-          throw new TollgateError('upstream-unreachable', 'the identity provider could not be reached', { cause });
-        }
-        // State, iss, nonce, PKCE, code or ID token refused: never a session.
-        throw new TollgateError('bad-request', 'sign-in could not be completed', {
-          cause,
-          details: { oidcError: oidcErrorCode(cause) },
-        });
+        throw classifyCallbackError(cause);
       }
     },
 
@@ -269,6 +261,38 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       });
     },
   };
+}
+
+/** Codes of openid-client errors that mean "this authorization response is not acceptable". */
+const REFUSED_RESPONSE_CODES = new Set([
+  'OAUTH_INVALID_RESPONSE',
+  'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
+  'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
+  'OAUTH_KEY_SELECTION_FAILED',
+  'OAUTH_PARSE_ERROR',
+]);
+/** Token endpoint errors caused by the response we were handed (a bad, used or foreign code). */
+const REFUSED_GRANT_ERRORS = new Set(['invalid_grant', 'invalid_request']);
+
+/**
+ * Map a failed callback to the gateway's errors, by kind — not "everything is a 400":
+ * a refused response (state, iss, nonce, code, PKCE, ID token) → 400; the IdP
+ * unreachable, misbehaving or refusing our client → 502; anything else is ours → 500.
+ */
+export function classifyCallbackError(cause: unknown): TollgateError {
+  if (cause instanceof TollgateError) return cause;
+  const details = { oidcError: oidcErrorCode(cause) };
+  const refused = () => new TollgateError('bad-request', 'sign-in could not be completed', { cause, details });
+  const idp = () => new TollgateError('upstream-unreachable', 'the identity provider could not complete the sign-in', { cause, details });
+  if (causedBy(cause, IdpUnreachable)) {
+    return new TollgateError('upstream-unreachable', 'the identity provider could not be reached', { cause });
+  }
+  if (cause instanceof client.AuthorizationResponseError) return refused();
+  if (cause instanceof client.ResponseBodyError) return REFUSED_GRANT_ERRORS.has(cause.error) ? refused() : idp();
+  if (cause instanceof client.WWWAuthenticateChallengeError) return idp();
+  if (cause instanceof client.ClientError) return REFUSED_RESPONSE_CODES.has(cause.code ?? '') ? refused() : idp();
+  return new TollgateError('internal', 'sign-in failed unexpectedly', { cause, details });
 }
 
 /** A short, safe classification of a failed callback for logs (never the message, which may echo input). */

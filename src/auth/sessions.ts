@@ -60,8 +60,11 @@ export interface SessionManager {
   read(values: string[], authority: string): Promise<SessionRead>;
   /** Check opened claims against the host, timeouts and the ledger. */
   check(claims: SessionClaims, authority: string): Promise<SessionRead>;
-  /** A new session (and its D1 row) for someone who just signed in on `authority`. */
-  create(identity: Identity, authority: string): Promise<SessionClaims>;
+  /**
+   * A new session for someone who just signed in on `authority`: claims, the sealed cookie
+   * value, and the D1 row — written last, so a refused session leaves no row behind.
+   */
+  create(identity: Identity, authority: string): Promise<{ claims: SessionClaims; sealed: string }>;
   /** Seal claims into a cookie value (TTL = remaining absolute lifetime). */
   seal(claims: SessionClaims): Promise<string>;
   /** Revoke the session everywhere (ledger + D1 row). */
@@ -81,6 +84,16 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
     if (await revocation.isRevoked(claims.sid, claims.expiresAt)) return { kind: 'refused', reason: 'revoked', claims };
     return { kind: 'valid', claims, refresh: state === 'refresh' };
+  }
+
+  async function seal(claims: SessionClaims): Promise<string> {
+    const ttl = claims.expiresAt - nowSec();
+    if (ttl <= 0) throw new TollgateError('unauthenticated', 'the session has expired');
+    const sealed = await codec.seal('session', claims, ttl, nowSec());
+    if (sealed.length > MAX_SEALED_LENGTH) {
+      throw new TollgateError('bad-request', 'the identity carries too many attributes for a session');
+    }
+    return sealed;
   }
 
   return {
@@ -120,6 +133,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       if (identity.name) claims.name = identity.name;
       if (identity.amr) claims.amr = identity.amr;
       if (identity.acr) claims.acr = identity.acr;
+      const sealed = await seal(claims);
       await store.create({
         id: claims.sid,
         subject: claims.sub,
@@ -127,18 +141,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
         createdAt: claims.createdAt,
         expiresAt: claims.expiresAt,
       });
-      return claims;
+      return { claims, sealed };
     },
 
-    async seal(claims) {
-      const ttl = claims.expiresAt - nowSec();
-      if (ttl <= 0) throw new TollgateError('unauthenticated', 'the session has expired');
-      const sealed = await codec.seal('session', claims, ttl, nowSec());
-      if (sealed.length > MAX_SEALED_LENGTH) {
-        throw new TollgateError('bad-request', 'the identity carries too many attributes for a session');
-      }
-      return sealed;
-    },
+    seal,
 
     async revoke(claims) {
       await revocation.revoke(claims.sid, claims.expiresAt);

@@ -136,8 +136,7 @@ export function originRoutes(): Hono<{ Bindings: HttpBindings }> {
     } catch (err) {
       return problem(rc, err, clearHeaders);
     }
-    const claims = await sessions.create(identity, config.originAuthority);
-    const sealed = await sessions.seal(claims);
+    const { claims, sealed } = await sessions.create(identity, config.originAuthority);
     logger.info('sign-in', { request_id: rc.requestId, session: claims.sid, subject: claims.sub });
     const returnTo = sameOriginReturnUrl(tx.returnTo, config.origin) ?? `${config.origin}${HOME_PATH}`;
     return redirect(returnTo, 302, [

@@ -56,6 +56,9 @@ export function workloadRoutes(): Hono<{ Bindings: WorkloadBindings }> {
     if (!B64URL_256.test(code) || rc.url.searchParams.getAll('code').length !== 1) {
       return refuse('This sign-in link is malformed.');
     }
+    // Single use: the row is deleted as it is read, whatever the checks below decide — a code
+    // that reached the wrong browser (or a browser without the nonce) is dead from then on.
+    const record = await handoffs.take(await sha256b64url(code), now);
     let nonce: NonceCookie | null = null;
     for (const value of cookieValues(rc.request.headers.get('cookie'), sessions.names.nonce).slice(0, 4)) {
       const opened = await codec.open<NonceCookie>('nonce', value, now);
@@ -65,9 +68,6 @@ export function workloadRoutes(): Hono<{ Bindings: WorkloadBindings }> {
       }
     }
     if (!nonce) return refuse('This sign-in link can only be used in the browser that started the sign-in, within a minute.');
-
-    // Single use: the row is deleted as it is read, whatever the checks below decide.
-    const record = await handoffs.take(await sha256b64url(code), now);
     if (!record) return refuse('This sign-in link has expired or was already used.');
     const nonceHash = await sha256b64url(nonce.n);
     if (record.host !== rc.authority || !timingSafeEqual(record.nonceHash, nonceHash)) {
