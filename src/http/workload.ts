@@ -155,15 +155,14 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   }
   const claims = read.claims;
 
-  const endpoint = pickEndpoint(workload);
-  const target = upstreamUrl(endpoint.url, rc.url);
   const device = await devices.lookup({ request: rc.request, sessionId: claims.sid });
   const ip = rc.request.headers.get('cf-connecting-ip') ?? undefined;
   const cf = (rc.request as Request & { cf?: { country?: unknown } }).cf;
   const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : undefined;
   const input: DecisionInput = {
     subject: { kind: 'user', id: claims.sub, sub: claims.idpSub, groups: claims.groups },
-    request: { workload: workload.id, method: rc.request.method.toUpperCase(), path: target.pathname },
+    // The path and query exactly as they will be forwarded (the forward reuses them verbatim).
+    request: { workload: workload.id, method: rc.request.method.toUpperCase(), path: rc.url.pathname },
     now: nowSeconds(rc.deps),
   };
   if (claims.email) input.subject.email = claims.email;
@@ -171,7 +170,7 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   input.auth = { authTime: claims.authTime };
   if (claims.amr) input.auth.amr = claims.amr;
   if (claims.acr) input.auth.acr = claims.acr;
-  if (target.search.length > 1) input.request.query = target.search.slice(1);
+  if (rc.url.search.length > 1) input.request.query = rc.url.search.slice(1);
   if (ip && IP.test(ip)) input.request.ip = ip;
   if (country) input.request.country = country;
 
@@ -194,6 +193,9 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
     );
   }
 
+  // Only an allowed request learns anything about the upstream (e.g. that it has no endpoint).
+  const endpoint = pickEndpoint(workload);
+  const target = upstreamUrl(endpoint.url, rc.url);
   const assertion = await mintAssertion(
     {
       issuer: config.origin,

@@ -18,7 +18,10 @@ export function pickEndpoint(workload: Workload): Endpoint {
  */
 export function upstreamUrl(endpointOrigin: string, requestUrl: URL): URL {
   const target = new URL(`${endpointOrigin}${requestUrl.pathname}${requestUrl.search}`);
-  if (target.origin !== endpointOrigin) throw new TollgateError('bad-request', 'the request path cannot be forwarded');
+  // Re-parsing an already-parsed path changes nothing; if it ever did, htu and the decision would no longer describe it.
+  if (target.origin !== endpointOrigin || target.pathname !== requestUrl.pathname || target.search !== requestUrl.search) {
+    throw new TollgateError('bad-request', 'the request path cannot be forwarded');
+  }
   return target;
 }
 

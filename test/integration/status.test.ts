@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import worker, { buildGateway } from '../../functions/gateway.js';
 import { silentLogger } from '../../src/platform/index.js';
-import { BILLING, DOWN, GATEWAY_ORIGIN, INVENTORY, UPSTREAM_TIMEOUT_MS } from './support/constants.js';
+import { BILLING, DOWN, EMPTY, GATEWAY_ORIGIN, INVENTORY, UPSTREAM_TIMEOUT_MS } from './support/constants.js';
 import { API, NAVIGATE, authorize, beginHandoff, expectRequestId, gw, hostSession, setCookies, signIn } from './support/client.js';
 
 let alice = { origin: '', inventory: '', billing: '', down: '' };
@@ -139,6 +139,15 @@ describe('§2: upstream refused / timed out', () => {
   it('refused → 502 page / problem', async () => {
     await htmlPage(await gw(`http://${DOWN}/`, { headers: as(alice.down, NAVIGATE) }), 502);
     await problem(await gw(`http://${DOWN}/`, { headers: as(alice.down, API) }), 502, 'upstream-unreachable');
+  });
+
+  it('no usable endpoint → 502 for an allowed request; a denied one learns nothing about the upstream (403)', async () => {
+    const alicesEmpty = await hostSession(alice.origin, EMPTY);
+    await problem(await gw(`http://${EMPTY}/`, { headers: as(alicesEmpty, API) }), 502, 'upstream-unreachable');
+    const bob = await signIn('bob');
+    const bobsDown = await hostSession(bob, DOWN);
+    const body = await problem(await gw(`http://${DOWN}/`, { headers: as(bobsDown, API) }), 403, 'forbidden');
+    expect(body.reasons).toEqual(['no-matching-grant']);
   });
 
   it(`no response headers within UPSTREAM_TIMEOUT_MS (${UPSTREAM_TIMEOUT_MS} ms) → 504 page / problem`, async () => {

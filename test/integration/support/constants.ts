@@ -3,6 +3,8 @@ export const GATEWAY_ORIGIN = 'http://127.0.0.1:8787';
 export const INVENTORY = 'inventory.localhost:8787';
 export const BILLING = 'billing.localhost:8787';
 export const DOWN = 'down.localhost:8787';
+/** Its only endpoint is marked unhealthy. */
+export const EMPTY = 'empty.localhost:8787';
 /** Upstream answers slower than UPSTREAM_TIMEOUT_MS in the suite. */
 export const UPSTREAM_TIMEOUT_MS = 1500;
 
