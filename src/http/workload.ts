@@ -156,7 +156,8 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   const claims = read.claims;
 
   const device = await devices.lookup({ request: rc.request, sessionId: claims.sid });
-  const ip = rc.request.headers.get('cf-connecting-ip') ?? undefined;
+  const rawIp = rc.request.headers.get('cf-connecting-ip');
+  const ip = rawIp !== null && IP.test(rawIp) ? rawIp : undefined;
   const cf = (rc.request as Request & { cf?: { country?: unknown } }).cf;
   const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : undefined;
   const input: DecisionInput = {
@@ -171,7 +172,7 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   if (claims.amr) input.auth.amr = claims.amr;
   if (claims.acr) input.auth.acr = claims.acr;
   if (rc.url.search.length > 1) input.request.query = rc.url.search.slice(1);
-  if (ip && IP.test(ip)) input.request.ip = ip;
+  if (ip) input.request.ip = ip;
   if (country) input.request.country = country;
 
   const decision = evaluate(snapshot.policy, input);
@@ -202,7 +203,8 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
       audience: workload.id,
       subject: claims.sub,
       requestId: rc.requestId,
-      method: rc.request.method.toUpperCase(),
+      // Exactly the method the forward sends (fetch upper-cases the standard ones, keeps others as sent).
+      method: rc.request.method,
       target: requestTarget(target),
       sessionId: claims.sid,
       roles: decision.roles,
