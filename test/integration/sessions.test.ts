@@ -108,6 +108,25 @@ describe('session cookies', () => {
   });
 });
 
+describe('over https', () => {
+  it('cookies are Secure with the __Host- prefix, and the hand-off stays on https', async () => {
+    const app = await buildGateway({ ...env, TOLLGATE_ORIGIN: 'https://127.0.0.1:8787' } as Env, { logger: silentLogger });
+    const login = await app.fetch(new Request('https://127.0.0.1:8787/auth/login', { headers: NAVIGATE }));
+    expect(login.status).toBe(302);
+    const tx = login.headers.getSetCookie()[0]!;
+    expect(tx).toMatch(/^__Host-tg_auth=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=600; Secure$/);
+    expect(new URL(login.headers.get('location')!).searchParams.get('redirect_uri')).toBe('https://127.0.0.1:8787/auth/callback');
+    const start = await app.fetch(new Request(`https://${INVENTORY}/x`, { headers: NAVIGATE }));
+    expect(start.status).toBe(302);
+    expect(start.headers.get('location')).toMatch(/^https:\/\/127\.0\.0\.1:8787\/auth\/handoff\?/);
+    expect(start.headers.getSetCookie()[0]).toMatch(/^__Host-tg_nonce=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=60; Secure$/);
+    // The plain-http names are not read over https.
+    const host = await hostSession(await signIn('alice'), INVENTORY);
+    const res = await app.fetch(new Request(`https://${INVENTORY}/`, { headers: { ...API, cookie: `tg_session=${host}` } }));
+    expect(res.status).toBe(401);
+  });
+});
+
 describe('sign-out', () => {
   it('POST /auth/logout revokes the session everywhere, clears the cookie and signs out at the IdP', async () => {
     const origin = await signIn('alice');
