@@ -11,7 +11,6 @@ declare namespace Cloudflare {
 		DB: D1Database;
 		TOLLGATE_ORIGIN: string;
 		ASSERTION_TTL_SECONDS: string;
-		ASSERTION_ALG: string;
 		SESSION_IDLE_SECONDS: string;
 		SESSION_MAX_SECONDS: string;
 		REVOCATION_CACHE_SECONDS: string;

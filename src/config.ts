@@ -76,9 +76,6 @@ const schema = z
     SESSION_SECRET: requiredString('SESSION_SECRET'),
     SIGNING_KEYS: requiredString('SIGNING_KEYS'),
     SIGNING_KID: optionalString,
-    ASSERTION_ALG: z
-      .enum(['EdDSA', 'ES256'], { error: 'ASSERTION_ALG must be EdDSA or ES256' })
-      .optional(),
     ASSERTION_TTL_SECONDS: intVar('ASSERTION_TTL_SECONDS', 30, 1, 60),
     SESSION_IDLE_SECONDS: intVar('SESSION_IDLE_SECONDS', 7200, 60, 30 * 86400),
     SESSION_MAX_SECONDS: intVar('SESSION_MAX_SECONDS', 43200, 60, 30 * 86400),
