@@ -3,6 +3,7 @@
  * isolate. Error messages name the variable, never its value.
  */
 import { z } from 'zod';
+import type { OidcSettings } from './auth/oidc.js';
 import { TollgateError } from './errors.js';
 
 /** 127.0.0.0/8, ::1, localhost and *.localhost (RFC 6761). */
@@ -96,15 +97,8 @@ export interface GatewayConfig {
   scheme: 'https' | 'http';
   /** Cookies get `Secure` and `__Host-` names. */
   secureCookies: boolean;
-  oidc: {
-    issuer: string;
-    clientId: string;
-    clientSecret: string;
-    redirectUri: string;
-    postLogoutRedirectUri: string;
-    /** True only for an http issuer on a loopback host. */
-    allowInsecureRequests: boolean;
-  };
+  /** `allowInsecureRequests` is true only for an http issuer on a loopback host. */
+  oidc: OidcSettings;
   sessionSecret: string;
   signingKeys: string;
   signingKid?: string;
