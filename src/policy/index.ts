@@ -783,3 +783,16 @@ export function permissionsOf(snapshot: Snapshot, subject: DecisionInput['subjec
     return [];
   }
 }
+
+export {
+  derivedOutcome,
+  explain,
+  type BindingExplanation,
+  type BindingStatus,
+  type ConditionCheck,
+  type ConditionName,
+  type DenyRuleExplanation,
+  type ExplainSource,
+  type Explanation,
+  type GrantExplanation,
+} from './explain.js';
