@@ -279,7 +279,7 @@ const time = fc.option(fc.integer({ min: P_NOW - 100, max: P_NOW + 100 }), { nil
 
 const arbGrant = (i: number): fc.Arbitrary<Grant> =>
   fc
-    .record({ workload: fc.constantFrom(...PATTERNS), methods: fc.oneof(fc.constant(['*']), fc.subarray(METHODS, { minLength: 1 })), paths: fc.subarray(GLOBS, { minLength: 1 }), conditions: conds })
+    .record({ workload: fc.constantFrom(...PATTERNS), methods: fc.oneof(fc.constant<string[]>(['*']), fc.subarray(METHODS, { minLength: 1 })), paths: fc.subarray(GLOBS, { minLength: 1 }), conditions: conds })
     .map(({ conditions, ...g }) => ({ id: `g${i}`, ...g, ...(conditions ? { conditions } : {}) }));
 const arbBinding = (i: number): fc.Arbitrary<Binding> =>
   fc
