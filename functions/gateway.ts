@@ -1,16 +1,20 @@
 /**
  * The Worker. Thin: validate config once per isolate, build dependencies, hand
  * the request to src/http. Also exports the RevocationLedger Durable Object.
+ * `queue()` consumes the audit queue into D1; `scheduled()` enforces audit
+ * retention (docs/audit.md).
  */
+import { consumeAuditBatch, enforceRetention, queueAuditSink, type AuditMessageBatch, type AuditSink } from '../src/audit/index.js';
+import { createD1AuditStore } from '../src/audit/d1.js';
 import { createOidcClient, createSessionManager } from '../src/auth/index.js';
 import { createSnapshotSource } from '../src/catalog/index.js';
 import { parseConfig } from '../src/config.js';
 import { noDeviceContext } from '../src/device/index.js';
-import { createApp, errorResponse, type GatewayApp } from '../src/http/index.js';
+import { createApp, errorResponse, type GatewayApp, type WaitUntilContext } from '../src/http/index.js';
 import { consoleLogger, cryptoRandom, systemClock, type Clock, type Logger } from '../src/platform/index.js';
 import { createRevocationChecker, ledgerClient, type RevocationLedgerClient } from '../src/revocation/index.js';
 import { cookieNames, createCookieCodec } from '../src/session/index.js';
-import { createD1Store } from '../src/store/index.js';
+import { createD1AdminStore, createD1Store } from '../src/store/index.js';
 import { loadKeyRing } from '../src/token/index.js';
 
 export { RevocationLedger } from '../src/revocation/index.js';
@@ -22,6 +26,8 @@ export interface GatewayOverrides {
   clock?: Clock;
   logger?: Logger;
   ledger?: RevocationLedgerClient;
+  /** Replaces the AUDIT queue producer (e.g. a sink that fails, or one that records). */
+  audit?: AuditSink;
 }
 
 /** Build the gateway for an Env. Exported for the integration suite; the Worker uses it through `fetch`. */
@@ -66,6 +72,8 @@ export async function buildGateway(env: Env, overrides: GatewayOverrides = {}): 
     }),
     devices: noDeviceContext,
     upstreamFetch: fetchFn,
+    admin: { store: createD1AdminStore({ DB: env.DB }), versions: store.version, revocation },
+    audit: overrides.audit ?? queueAuditSink(env.AUDIT, logger),
   });
 }
 
@@ -78,7 +86,7 @@ function gatewayFor(env: Env): Promise<GatewayApp> {
 }
 
 export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
+  async fetch(request: Request, env: Env, ctx?: WaitUntilContext): Promise<Response> {
     let app: GatewayApp;
     try {
       app = await gatewayFor(env);
@@ -89,6 +97,17 @@ export default {
       const browser = request.headers.get('sec-fetch-mode') === 'navigate' || accept.includes('text/html');
       return errorResponse(err, { requestId, browser, logger: consoleLogger });
     }
-    return app.fetch(request);
+    return app.fetch(request, ctx);
+  },
+
+  /** The AUDIT queue's consumer: one D1 batch per message batch; a failure retries the batch. */
+  async queue(batch: MessageBatch, env: Env): Promise<void> {
+    await consumeAuditBatch(batch as AuditMessageBatch, { store: createD1AuditStore(env.DB), logger: consoleLogger });
+  },
+
+  /** Cron (wrangler.toml [triggers]): audit retention, in bounded chunks. */
+  async scheduled(controller: ScheduledController, env: Env): Promise<void> {
+    const days = parseConfig(env as unknown as Record<string, unknown>).auditRetentionDays;
+    await enforceRetention({ store: createD1AuditStore(env.DB), logger: consoleLogger, now: controller.scheduledTime, days });
   },
 } satisfies ExportedHandler<Env>;

@@ -83,6 +83,7 @@ const schema = z
     REVOCATION_CACHE_SECONDS: intVar('REVOCATION_CACHE_SECONDS', 5, 0, 60),
     POLICY_REFRESH_SECONDS: intVar('POLICY_REFRESH_SECONDS', 5, 0, 3600),
     UPSTREAM_TIMEOUT_MS: intVar('UPSTREAM_TIMEOUT_MS', 30000, 1, 600000),
+    AUDIT_RETENTION_DAYS: intVar('AUDIT_RETENTION_DAYS', 90, 1, 3650),
   })
   .refine((v) => v.SESSION_IDLE_SECONDS <= v.SESSION_MAX_SECONDS, {
     message: 'SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS',
@@ -107,6 +108,8 @@ export interface GatewayConfig {
   revocationCacheSeconds: number;
   policyRefreshSeconds: number;
   upstreamTimeoutMs: number;
+  /** Audit records older than this many days are deleted by the scheduled handler (docs/audit.md). */
+  auditRetentionDays: number;
 }
 
 /** Validate the Worker's environment. Throws TollgateError('config-invalid') naming the bad variables. */
@@ -148,5 +151,6 @@ export function parseConfig(env: Record<string, unknown>): GatewayConfig {
     revocationCacheSeconds: v.REVOCATION_CACHE_SECONDS,
     policyRefreshSeconds: v.POLICY_REFRESH_SECONDS,
     upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
+    auditRetentionDays: v.AUDIT_RETENTION_DAYS,
   };
 }

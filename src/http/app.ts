@@ -16,8 +16,13 @@ import { workloadRoutes } from './workload.js';
 
 const MAX_URL_LENGTH = 16 * 1024;
 
+/** The part of the Worker's ExecutionContext the gateway uses. */
+export interface WaitUntilContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
 export interface GatewayApp {
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request, ctx?: WaitUntilContext): Promise<Response>;
 }
 
 function withRequestId(response: Response, requestId: string): Response {
@@ -52,7 +57,7 @@ export function createApp(deps: GatewayDeps): GatewayApp {
   }
 
   return {
-    async fetch(request) {
+    async fetch(request, ctx) {
       const started = deps.clock.now();
       const requestId = deps.random.id(16);
       const browser = isBrowserNavigation(request);
@@ -64,6 +69,7 @@ export function createApp(deps: GatewayDeps): GatewayApp {
         const authority = (request.headers.get('host') ?? url.host).trim().toLowerCase();
         if (!isAuthority(authority)) throw new TollgateError('bad-request', 'The Host header is malformed.');
         const rc: RequestContext = { deps, request, url, requestId, authority, browser, log };
+        if (ctx) rc.waitUntil = (p) => ctx.waitUntil(p);
         log.host = authority;
         response = await route(rc);
       } catch (err) {

@@ -1,4 +1,6 @@
 /** Dependencies of the HTTP layer and the per-request context handed to routes. */
+import type { AuditSink, WaitUntil } from '../audit/index.js';
+import type { AdminDeps } from '../admin/index.js';
 import type { FetchLike, OidcClient, SessionManager } from '../auth/index.js';
 import type { SnapshotSource } from '../catalog/index.js';
 import type { GatewayConfig } from '../config.js';
@@ -22,6 +24,10 @@ export interface GatewayDeps {
   devices: DeviceContextSource;
   /** Used for upstream forwards only. */
   upstreamFetch: FetchLike;
+  /** The admin API's store, version publisher and revocation checker (docs/admin-api.md). */
+  admin: AdminDeps;
+  /** Audit records leave the request through here (off the hot path: docs/audit.md). */
+  audit: AuditSink;
 }
 
 export interface RequestContext {
@@ -35,6 +41,8 @@ export interface RequestContext {
   browser: boolean;
   /** Fields added to the request's log line. */
   log: Record<string, string | number | boolean | string[] | undefined>;
+  /** The Worker's `ctx.waitUntil`: work that may finish after the response (audit sends). */
+  waitUntil?: WaitUntil;
 }
 
 /** Hono bindings: the request context travels as `c.env.rc`. */

@@ -1,5 +1,5 @@
 /** The gateway's HTTP layer: Host routing, routes, the error mapper. */
-export { createApp, type GatewayApp } from './app.js';
+export { createApp, type GatewayApp, type WaitUntilContext } from './app.js';
 export { isBrowserNavigation, type GatewayDeps, type RequestContext } from './context.js';
 export { errorResponse, PROBLEM_BASE, statusOf, type ProblemContext } from './problem.js';
 export { clearCookie, cookieValues, serializeCookie } from './cookies.js';

@@ -1,6 +1,6 @@
 /**
  * Routes on the gateway's own origin (docs/architecture.md "Hosts and routes"):
- * `/auth/*` and `/.well-known/jwks.json`; everything else 404.
+ * `/auth/*`, `/admin/v1/*` (src/http/admin) and `/.well-known/jwks.json`; everything else 404.
  */
 import { Hono } from 'hono';
 import {
@@ -11,10 +11,12 @@ import {
   type SessionRead,
   type SignInTransaction,
 } from '../auth/index.js';
+import { sessionEvent } from '../audit/index.js';
 import { isAuthority } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
 import type { SessionClaims } from '../session/index.js';
 import type { Binding } from '../policy/index.js';
+import { adminRoutes } from './admin/index.js';
 import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
 import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
 import { errorResponse } from './problem.js';
@@ -138,6 +140,22 @@ export function originRoutes(): Hono<{ Bindings: HttpBindings }> {
     }
     const { claims, sealed } = await sessions.create(identity, config.originAuthority);
     logger.info('sign-in', { request_id: rc.requestId, session: claims.sid, subject: claims.sub });
+    rc.deps.audit.record(
+      sessionEvent('sign-in', {
+        id: rc.deps.random.id(16),
+        at: rc.deps.clock.now(),
+        requestId: rc.requestId,
+        host: rc.authority,
+        subject: claims.sub,
+        sessionId: claims.sid,
+        ...(claims.email ? { email: claims.email } : {}),
+        groups: claims.groups,
+        ...(claims.amr ? { amr: claims.amr } : {}),
+        ...(claims.acr ? { acr: claims.acr } : {}),
+        authTime: claims.authTime,
+      }),
+      rc.waitUntil,
+    );
     const returnTo = sameOriginReturnUrl(tx.returnTo, config.origin) ?? `${config.origin}${HOME_PATH}`;
     return redirect(returnTo, 302, [
       clearTx,
@@ -242,6 +260,11 @@ export function originRoutes(): Hono<{ Bindings: HttpBindings }> {
   });
   app.all('/auth/signed-out', () => methodNotAllowed('GET, HEAD'));
 
+  // --- admin API (src/http/admin, docs/admin-api.md) ---------------------------
+  const admin = adminRoutes();
+  app.all('/admin/v1', (c) => admin.fetch(c.req.raw, c.env));
+  app.all('/admin/v1/*', (c) => admin.fetch(c.req.raw, c.env));
+
   // --- keys -----------------------------------------------------------------
   app.get('/.well-known/jwks.json', (c) => {
     c.env.rc.log.route = 'jwks';
@@ -264,6 +287,19 @@ export async function signOut(rc: RequestContext): Promise<Response> {
   if (claims && !(read.kind === 'refused' && read.reason === 'revoked')) {
     await sessions.revoke(claims);
     logger.info('sign-out', { request_id: rc.requestId, session: claims.sid, subject: claims.sub });
+    // Sign-out revokes the session (ledger + D1 row): one record says both.
+    rc.deps.audit.record(
+      sessionEvent('sign-out', {
+        id: rc.deps.random.id(16),
+        at: rc.deps.clock.now(),
+        requestId: rc.requestId,
+        host: rc.authority,
+        subject: claims.sub,
+        sessionId: claims.sid,
+        reason: 'user sign-out (session revoked)',
+      }),
+      rc.waitUntil,
+    );
   }
   const clear = clearCookie(sessions.names.session, config.secureCookies);
   const endSession = await oidc.endSessionUrl();

@@ -9,25 +9,58 @@ export function escapeHtml(value: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** Reason codes in words, for people. Unknown codes fall back to a generic sentence. */
-const REASON_WORDS: Record<string, string> = {
-  'no-session': 'You are not signed in.',
-  'unknown-workload': 'This service is not known to the gateway.',
-  'no-matching-grant': 'None of your roles allows this request.',
-  'explicit-deny': 'A rule explicitly blocks this request.',
-  'binding-expired': 'Your access to this service has expired.',
-  'binding-not-yet-valid': 'Your access to this service has not started yet.',
-  'device-untrusted': 'This device is not trusted enough for this service.',
-  'mfa-required': 'This service requires multi-factor authentication.',
-  'auth-too-old': 'You signed in too long ago for this service; sign in again.',
-  'outside-time-window': 'This service is not available to you at this time.',
-  'source-ip-not-allowed': 'Your network location is not allowed for this service.',
-  'country-not-allowed': 'Access from your country is not allowed for this service.',
-  'evaluation-error': 'The access decision could not be made.',
+/**
+ * Reason codes in words a person can act on: THE one table (deny page,
+ * problem+json `details`, any other page listing reasons). `signInAgain`: a
+ * fresh sign-in can fix it, so the deny page offers one. `{age}` is replaced
+ * by the auth-age limit that failed, where the gateway knows it.
+ */
+export const REASON_TEXT: Record<string, { words: string; action?: string; signInAgain?: boolean }> = {
+  'no-session': { words: 'You are not signed in.', action: 'Sign in and try again.', signInAgain: true },
+  'unknown-workload': { words: 'This service is not known to the gateway.' },
+  'no-matching-grant': { words: 'None of your roles allows this request.', action: 'Ask an administrator for access and quote the request id.' },
+  'explicit-deny': { words: 'A rule explicitly blocks this request.', action: 'If you need it, ask an administrator and quote the request id.' },
+  'binding-expired': { words: 'Your temporary access has expired.', action: 'Ask for your access to be extended.' },
+  'binding-not-yet-valid': { words: 'Your temporary access has not started yet.', action: 'Try again when it starts.' },
+  'device-untrusted': { words: 'This needs a managed device.', action: 'Use a company-managed, up-to-date device.' },
+  'mfa-required': { words: 'This needs multi-factor sign-in.', action: 'Sign in again using a second factor.', signInAgain: true },
+  'auth-too-old': { words: 'Your sign-in is older than {age} — sign in again.', action: 'Sign in again.', signInAgain: true },
+  'outside-time-window': { words: 'Access outside allowed hours.', action: 'Try again during the allowed hours.' },
+  'source-ip-not-allowed': { words: 'Your network is not allowed for this.', action: 'Connect from an allowed network (for example the office network or VPN).' },
+  'country-not-allowed': { words: 'Access from your current country is not allowed.' },
+  'evaluation-error': { words: 'The access decision could not be made.', action: 'Try again later; if it persists, contact support and quote the request id.' },
 };
 
-export function reasonInWords(code: string): string {
-  return REASON_WORDS[code] ?? 'Access was refused by policy.';
+/** "12 hours", "30 minutes", "1 day", "45 seconds". */
+export function humanDuration(seconds: number): string {
+  const units: [number, string][] = [
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, name] of units) {
+    if (seconds >= size && seconds % size === 0) {
+      const n = seconds / size;
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  if (seconds >= 3600) return `${Math.round(seconds / 360) / 10} hours`;
+  if (seconds >= 60) return `${Math.round(seconds / 6) / 10} minutes`;
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
+}
+
+export interface ReasonWordsOptions {
+  /** The auth-age limit (seconds) that failed, for auth-too-old. */
+  maxAuthAgeSeconds?: number;
+}
+
+export function reasonInWords(code: string, options: ReasonWordsOptions = {}): string {
+  const t = REASON_TEXT[code];
+  if (!t) return 'Access was refused by policy.';
+  if (!t.words.includes('{age}')) return t.words;
+  return options.maxAuthAgeSeconds !== undefined
+    ? t.words.replace('{age}', humanDuration(options.maxAuthAgeSeconds))
+    : 'Your sign-in is too old for this — sign in again.';
 }
 
 export interface PageOptions {

@@ -4,6 +4,7 @@
  * session → device → decision → assertion → forward.
  */
 import { Hono } from 'hono';
+import { decisionEvent, noSessionEvent, policyHash, type DecisionEvent } from '../audit/index.js';
 import { B64URL_256, safeReturnPath, sha256b64url, timingSafeEqual } from '../auth/index.js';
 import type { Workload } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
@@ -15,6 +16,7 @@ import type { GatewaySnapshot } from '../catalog/index.js';
 import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
 import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
 import { currentSession, isSameOriginPost, refreshedCookie, signOut } from './origin.js';
+import { denialResponse } from './denial.js';
 import { errorResponse } from './problem.js';
 import { postButton } from './pages.js';
 import { page, redirect } from './responses.js';
@@ -37,6 +39,14 @@ function problem(rc: RequestContext, err: unknown, extra?: Headers): Response {
 }
 
 const IP = /^[0-9a-fA-F:.]{2,45}$/;
+
+/** Hand a decision record to the audit sink; the policy hash is computed off the hot path (docs/audit.md). */
+function recordDecision(rc: RequestContext, snapshot: GatewaySnapshot, event: DecisionEvent): void {
+  rc.deps.audit.record(
+    policyHash(snapshot.document).then((h) => ({ ...event, policyHash: h })),
+    rc.waitUntil,
+  );
+}
 
 export function workloadRoutes(): Hono<{ Bindings: WorkloadBindings }> {
   const app = new Hono<{ Bindings: WorkloadBindings }>();
@@ -148,6 +158,24 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   const { read, clear } = await currentSession(rc);
   if (read.kind !== 'valid') {
     rc.log.session = read.kind === 'absent' ? 'absent' : read.reason;
+    const refused = read.kind === 'refused' ? read.claims : undefined;
+    recordDecision(
+      rc,
+      snapshot,
+      noSessionEvent({
+        id: random.id(16),
+        at: clock.now(),
+        requestId: rc.requestId,
+        host: rc.authority,
+        workload: workload.id,
+        method: rc.request.method,
+        path: rc.url.pathname,
+        policyVersion: snapshot.version,
+        session: rc.log.session,
+        // A cookie that opened but was refused (expired, revoked …) still names who it was.
+        ...(refused ? { subject: refused.sub, sessionId: refused.sid } : {}),
+      }),
+    );
     if (rc.browser) return startHandoff(rc, clear);
     const headers = new Headers();
     for (const cookie of clear) headers.append('set-cookie', cookie);
@@ -187,11 +215,23 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
     reasons: decision.reasons,
     roles: decision.roles,
   });
-  if (decision.effect !== 'allow') {
-    return problem(
+  const record = (jti?: string) =>
+    recordDecision(
       rc,
-      new TollgateError('forbidden', 'Your request was denied by policy.', { reasons: decision.reasons }),
+      snapshot,
+      decisionEvent(input, decision, {
+        id: random.id(16),
+        at: clock.now(),
+        requestId: rc.requestId,
+        host: rc.authority,
+        sessionId: claims.sid,
+        policyVersion: snapshot.version,
+        ...(jti ? { jti } : {}),
+      }),
     );
+  if (decision.effect !== 'allow') {
+    record();
+    return denialResponse(rc, decision, { claims, document: snapshot.document });
   }
 
   // Only an allowed request learns anything about the upstream (e.g. that it has no endpoint).
@@ -215,6 +255,7 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
     keyRing.active,
     { now: clock.now(), random },
   );
+  record();
   const headers = upstreamRequestHeaders(rc.request.headers, {
     clientHost: rc.authority,
     proto: rc.url.protocol.replace(/:$/, ''),
