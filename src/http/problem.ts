@@ -16,7 +16,10 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   'not-found': 404,
   'method-not-allowed': 405,
+  conflict: 409,
   'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'policy-invalid': 422,
   'precondition-required': 428,
   'precondition-failed': 412,
   'rate-limited': 429,
@@ -32,7 +35,10 @@ const TITLE: Record<ErrorCode, string> = {
   forbidden: 'Access denied',
   'not-found': 'Not found',
   'method-not-allowed': 'Method not allowed',
+  conflict: 'Conflict',
   'payload-too-large': 'Request too large',
+  'unsupported-media-type': 'Unsupported media type',
+  'policy-invalid': 'The change would make the policy invalid',
   'precondition-required': 'Precondition required',
   'precondition-failed': 'Precondition failed',
   'rate-limited': 'Too many requests',
@@ -68,6 +74,15 @@ function cause(err: unknown): string[] {
   return names;
 }
 
+/**
+ * Detail keys that are part of the problem document (RFC 9457 extension members). Only these are
+ * copied from `TollgateError.details`; everything else there stays server-side.
+ *   errors: [{in, pointer, detail}] — the failing fields of a validation error.
+ */
+function problemExtras(details: Record<string, unknown>): Record<string, unknown> {
+  return Array.isArray(details.errors) ? { errors: details.errors } : {};
+}
+
 function toProblem(err: unknown, ctx: ProblemContext): Problem {
   if (isTollgateError(err) && err.code !== 'internal' && err.code !== 'config-invalid') {
     const headers: Record<string, string> = {};
@@ -84,7 +99,7 @@ function toProblem(err: unknown, ctx: ProblemContext): Problem {
       causes: cause(err.cause),
       ...(typeof err.details.oidcError === 'string' ? { oidc_error: err.details.oidcError } : {}),
     });
-    return { code: err.code, status: STATUS[err.code], detail: err.message, reasons: err.reasons, extra: {}, headers };
+    return { code: err.code, status: STATUS[err.code], detail: err.message, reasons: err.reasons, extra: problemExtras(err.details), headers };
   }
   // Unexpected: no message to the client (it may carry internals), names only to the log.
   ctx.logger.error('internal-error', {

@@ -9,3 +9,4 @@ export * from './keys.js';
 export * from './ports.js';
 export { createD1Store, type D1StoreBindings } from './d1.js';
 export { createMemoryStore, type MemoryStoreOptions } from './memory.js';
+export * from './admin.js';

@@ -353,3 +353,16 @@ export async function mintAssertion(input: AssertionInput, key: SigningKey, opti
   const signature = await crypto.subtle.sign(k.params, k.privateKey, encoder.encode(signingInput));
   return signingInput + '.' + base64urlEncode(new Uint8Array(signature));
 }
+
+export {
+  ACCESS_TOKEN_TYP,
+  MAX_ACCESS_TOKEN_LIFETIME,
+  accessTokenKeys,
+  mintAccessToken,
+  verifyAccessToken,
+  type AccessTokenClaims,
+  type AccessTokenInput,
+  type AccessTokenKeys,
+  type MintAccessTokenOptions,
+  type VerifyAccessTokenOptions,
+} from './access-token.js';

@@ -1,0 +1,19 @@
+/**
+ * Admin use-cases: validated input → store + audit (docs/admin-api.md). HTTP
+ * lives in src/http/admin; this module knows nothing about requests.
+ */
+export { applyOps, createConfigService, type Actor, type AdminRequest, type ConfigService, type ConfigServiceOptions, type FieldError, type WritePlan } from './config.js';
+export { createSessionAdmin, sessionToWire, sessionVersion, type SessionAdmin, type SessionAdminOptions, type WireSession } from './sessions.js';
+export { decisionSubject, holds, type AdminPermission, type Principal } from './principal.js';
+export * from './wire.js';
+
+import type { RevocationChecker } from '../revocation/index.js';
+import type { AdminStore, VersionStore } from '../store/index.js';
+
+/** What the gateway hands the admin API (functions/gateway.ts builds it). */
+export interface AdminDeps {
+  store: AdminStore;
+  versions: Pick<VersionStore, 'publish'>;
+  /** The same checker the hot path uses, so this isolate knows a revocation at once. */
+  revocation: RevocationChecker;
+}

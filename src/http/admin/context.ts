@@ -1,0 +1,67 @@
+/**
+ * The admin app's Hono environment and per-request helpers. Route modules
+ * import from here (and from `framework.ts`), never from the gateway's
+ * internals directly.
+ */
+import type { Context } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createConfigService, createSessionAdmin, type AdminRequest, type ConfigService, type Principal, type SessionAdmin } from '../../admin/index.js';
+import { TollgateError } from '../../errors.js';
+import { nowSeconds, type GatewayDeps, type HttpBindings, type RequestContext } from '../context.js';
+
+export interface AdminVariables {
+  /** Set by `requirePermission` before any handler runs. */
+  principal: Principal;
+}
+
+export interface AdminEnv {
+  Bindings: HttpBindings;
+  Variables: AdminVariables;
+}
+
+/** The admin API app that route modules register on (paths relative to /admin/v1). */
+export type AdminApi = OpenAPIHono<AdminEnv>;
+export type AdminContext = Context<AdminEnv>;
+
+export interface AdminServices {
+  config: ConfigService;
+  sessions: SessionAdmin;
+}
+
+const cache = new WeakMap<GatewayDeps, AdminServices>();
+
+/** The admin use-cases for this gateway (built once per isolate). */
+export function services(c: AdminContext): AdminServices {
+  const deps = c.env.rc.deps;
+  let s = cache.get(deps);
+  if (!s) {
+    s = {
+      config: createConfigService({
+        store: deps.admin.store,
+        versions: deps.admin.versions,
+        logger: deps.logger,
+        originAuthority: deps.config.originAuthority,
+        assertionTtlSeconds: deps.config.assertionTtlSeconds,
+      }),
+      sessions: createSessionAdmin({ store: deps.admin.store, revocation: deps.admin.revocation }),
+    };
+    cache.set(deps, s);
+  }
+  return s;
+}
+
+export function rcOf(c: AdminContext): RequestContext {
+  return c.env.rc;
+}
+
+/** Epoch seconds from the gateway's clock (frozen in tests). */
+export function now(c: AdminContext): number {
+  return nowSeconds(c.env.rc.deps);
+}
+
+/** Who acts, on which request, when: for use-cases and their audit records. */
+export function adminRequest(c: AdminContext): AdminRequest {
+  const p = c.get('principal');
+  if (!p) throw new TollgateError('internal', 'admin route without requirePermission');
+  return { actor: { subject: p.subject, via: p.via }, requestId: c.env.rc.requestId, now: now(c) };
+}
