@@ -11,7 +11,7 @@ import { TollgateError } from '../errors.js';
 import { evaluate, type DecisionInput } from '../policy/index.js';
 import { clientResponseHeaders, forward, pickEndpoint, requestTarget, upstreamRequestHeaders, upstreamUrl } from '../proxy/index.js';
 import { GATEWAY_COOKIE_NAMES, type SessionClaims } from '../session/index.js';
-import { mintAssertion } from '../token/index.js';
+import { mintAssertionWithClaims } from '../token/index.js';
 import type { GatewaySnapshot } from '../catalog/index.js';
 import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
 import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
@@ -237,7 +237,7 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   // Only an allowed request learns anything about the upstream (e.g. that it has no endpoint).
   const endpoint = pickEndpoint(workload);
   const target = upstreamUrl(endpoint.url, rc.url);
-  const assertion = await mintAssertion(
+  const { assertion, claims: minted } = await mintAssertionWithClaims(
     {
       issuer: config.origin,
       audience: workload.id,
@@ -255,7 +255,7 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
     keyRing.active,
     { now: clock.now(), random },
   );
-  record();
+  record(minted.jti);
   const headers = upstreamRequestHeaders(rc.request.headers, {
     clientHost: rc.authority,
     proto: rc.url.protocol.replace(/:$/, ''),

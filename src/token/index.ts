@@ -318,6 +318,21 @@ function requireString(value: unknown, name: string): string {
  * verbatim: the guard compares them byte for byte with what it receives.
  */
 export async function mintAssertion(input: AssertionInput, key: SigningKey, options: MintOptions): Promise<string> {
+  return (await mintAssertionWithClaims(input, key, options)).assertion;
+}
+
+/** A minted assertion and the claims it carries. */
+export interface MintedAssertion {
+  assertion: string;
+  claims: AssertionClaims;
+}
+
+/**
+ * `mintAssertion`, also returning the claims that were signed — the caller
+ * needs e.g. the `jti` for its audit record without decoding the token again.
+ * Same checks, same output; the returned claims object must not be changed.
+ */
+export async function mintAssertionWithClaims(input: AssertionInput, key: SigningKey, options: MintOptions): Promise<MintedAssertion> {
   const k = prepare(key);
   const ttl = input.ttlSeconds ?? DEFAULT_ASSERTION_TTL;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_ASSERTION_TTL) {
@@ -351,7 +366,7 @@ export async function mintAssertion(input: AssertionInput, key: SigningKey, opti
 
   const signingInput = k.prefix + base64urlEncode(encoder.encode(JSON.stringify(claims)));
   const signature = await crypto.subtle.sign(k.params, k.privateKey, encoder.encode(signingInput));
-  return signingInput + '.' + base64urlEncode(new Uint8Array(signature));
+  return { assertion: signingInput + '.' + base64urlEncode(new Uint8Array(signature)), claims };
 }
 
 export {
