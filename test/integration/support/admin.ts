@@ -103,3 +103,25 @@ export async function changeRecords(): Promise<{ at: number; request_id: string;
   const rows = (await env.DB.prepare(`SELECT at, request_id, kind, subject, data FROM audit WHERE kind IN ('change', 'revocation') ORDER BY id`).all()).results;
   return rows.map((r) => ({ ...(r as { at: number; request_id: string; kind: string; subject: string }), data: JSON.parse(String(r.data)) }));
 }
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  request_id: string;
+  reasons?: string[];
+  errors?: { in: string; pointer: string; detail: string }[];
+}
+
+/** Assert an RFC 9457 problem with a stable type, the request id and no-store; returns the body. */
+export async function expectProblem(res: Response, status: number, code: string): Promise<ProblemBody> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status} ${code}, got ${res.status}: ${text}`);
+  if (res.headers.get('content-type') !== 'application/problem+json') throw new Error(`not problem+json: ${res.headers.get('content-type')}`);
+  if (res.headers.get('cache-control') !== 'no-store') throw new Error('problem without no-store');
+  const body = JSON.parse(text) as ProblemBody;
+  if (body.type !== `https://tollgate.dev/problems/${code}`) throw new Error(`expected type ${code}, got ${body.type}: ${text}`);
+  if (body.status !== status || body.request_id !== res.headers.get('tollgate-request-id')) throw new Error(`bad problem body: ${text}`);
+  return body;
+}
