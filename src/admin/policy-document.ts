@@ -15,7 +15,6 @@ import type { Workload } from '../catalog/index.js';
 import { compileCatalog } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
 import type { Binding, DenyRule, Role } from '../policy/index.js';
-import type { ConfigKind, ConfigOp, ConfigState } from '../store/index.js';
 import {
   bindingFromWire,
   bindingToWire,
@@ -51,9 +50,28 @@ export interface PolicyContent {
   workloads: Workload[];
 }
 
+/** The store's resource kinds (src/store ConfigKind), restated so this module stays runtime-neutral (Node tests). */
+type Kind = 'role' | 'binding' | 'deny-rule' | 'workload';
+
+/** A write the store's `commit` understands (assignable to src/store `ConfigOp`). */
+export type ImportOp =
+  | { type: 'put'; kind: 'role'; value: Role }
+  | { type: 'put'; kind: 'binding'; value: Binding }
+  | { type: 'put'; kind: 'deny-rule'; value: DenyRule }
+  | { type: 'put'; kind: 'workload'; value: Workload }
+  | { type: 'delete'; kind: Kind; id: string };
+
+/** The part of the store's ConfigState this module reads. */
+export interface StateLike {
+  roles: { value: Role }[];
+  bindings: { value: Binding }[];
+  denyRules: { value: DenyRule }[];
+  workloads: { value: Workload }[];
+}
+
 type Section = 'roles' | 'deny_rules' | 'bindings' | 'workloads';
 export const SECTIONS: readonly Section[] = ['roles', 'deny_rules', 'bindings', 'workloads'];
-const KIND: Record<Section, ConfigKind> = { roles: 'role', deny_rules: 'deny-rule', bindings: 'binding', workloads: 'workload' };
+const KIND: Record<Section, Kind> = { roles: 'role', deny_rules: 'deny-rule', bindings: 'binding', workloads: 'workload' };
 
 export interface SectionDiff<W> {
   added: W[];
@@ -85,7 +103,7 @@ export function canonicalContent(c: PolicyContent): PolicyContent {
   };
 }
 
-export function contentOfState(state: ConfigState): PolicyContent {
+export function contentOfState(state: StateLike): PolicyContent {
   return {
     roles: state.roles.map((v) => v.value),
     bindings: state.bindings.map((v) => v.value),
@@ -172,11 +190,11 @@ export function diffPolicy(current: PolicyContent, candidate: PolicyContent): Po
  *   2. put roles, then bindings (they reference roles), deny rules, workloads;
  *   3. delete removed roles (nothing references them any more).
  */
-export function importOps(current: PolicyContent, candidate: PolicyContent): ConfigOp[] {
+export function importOps(current: PolicyContent, candidate: PolicyContent): ImportOp[] {
   const cur = canonicalContent(current);
   const cand = canonicalContent(candidate);
   const diff = diffPolicy(cur, cand);
-  const ops: ConfigOp[] = [];
+  const ops: ImportOp[] = [];
   const candRole = new Map(cand.roles.map((r) => [r.id, r]));
   const candBinding = new Map(cand.bindings.map((b) => [b.id, b]));
   const candDeny = new Map(cand.denyRules.map((d) => [d.id, d]));

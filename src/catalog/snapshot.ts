@@ -10,7 +10,8 @@
  */
 import { compile, type PolicyDocument, type Snapshot } from '../policy/index.js';
 import type { Clock, Logger } from '../platform/index.js';
-import type { ConfigLoader, VersionStore } from '../store/index.js';
+// The ports file, not the index: the index also exports the D1 adapter, whose Workers types would leak into Node type-checks.
+import type { ConfigLoader, VersionStore } from '../store/ports.js';
 import { compileCatalog, type Catalog } from './index.js';
 
 export interface GatewaySnapshot {
