@@ -11,6 +11,10 @@ ALTER TABLE bindings   ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE deny_rules ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE workloads  ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 
+-- Grant order within a role is the document order (the first allowing grant is
+-- the one a decision reports); rows written without it (seeding) sort by id.
+ALTER TABLE grants ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+
 -- One row per admin write while its batch runs (inserted first, deleted last):
 -- every statement of the batch, the audit insert included, is conditional on
 -- the row existing. The first statement inserts it only if the configuration

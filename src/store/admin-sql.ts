@@ -14,7 +14,7 @@ export const ADMIN_SQL = {
   // --- reads ---------------------------------------------------------------
   selectVersion: `SELECT value FROM meta WHERE key = 'policy_version'`,
   allRoles: `SELECT id, description, permissions, version FROM roles ORDER BY id`,
-  allGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants ORDER BY role_id, id`,
+  allGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants ORDER BY role_id, position, id`,
   allBindings: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason, version FROM bindings ORDER BY id`,
   allDenyRules: `SELECT id, subjects, workload, methods, paths, conditions, reason, version FROM deny_rules ORDER BY id`,
   allWorkloads: `SELECT id, name, version FROM workloads ORDER BY id`,
@@ -24,7 +24,7 @@ export const ADMIN_SQL = {
   // Pages: ?1 = after (exclusive, '' for the first page), ?2 = limit; child rows by the same subquery.
   pageRoles: `SELECT id, description, permissions, version FROM roles WHERE id > ?1 ORDER BY id LIMIT ?2`,
   pageGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants
-    WHERE role_id IN (SELECT id FROM roles WHERE id > ?1 ORDER BY id LIMIT ?2) ORDER BY role_id, id`,
+    WHERE role_id IN (SELECT id FROM roles WHERE id > ?1 ORDER BY id LIMIT ?2) ORDER BY role_id, position, id`,
   pageBindings: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason, version FROM bindings
     WHERE id > ?1 AND (?3 IS NULL OR role_id = ?3) AND (?4 IS NULL OR subject = ?4) ORDER BY id LIMIT ?2`,
   pageDenyRules: `SELECT id, subjects, workload, methods, paths, conditions, reason, version FROM deny_rules WHERE id > ?1 ORDER BY id LIMIT ?2`,
@@ -35,7 +35,7 @@ export const ADMIN_SQL = {
     WHERE workload_id IN (SELECT id FROM workloads WHERE id > ?1 ORDER BY id LIMIT ?2) ORDER BY workload_id, id`,
 
   oneRole: `SELECT id, description, permissions, version FROM roles WHERE id = ?1`,
-  oneRoleGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants WHERE role_id = ?1 ORDER BY id`,
+  oneRoleGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants WHERE role_id = ?1 ORDER BY position, id`,
   oneBinding: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason, version FROM bindings WHERE id = ?1`,
   oneDenyRule: `SELECT id, subjects, workload, methods, paths, conditions, reason, version FROM deny_rules WHERE id = ?1`,
   oneWorkload: `SELECT id, name, version FROM workloads WHERE id = ?1`,
@@ -62,7 +62,7 @@ export const ADMIN_SQL = {
   putRole: `INSERT INTO roles (id, description, permissions, version) SELECT ?2, ?3, ?4, ?5 WHERE ${GATE}
     ON CONFLICT(id) DO UPDATE SET description = excluded.description, permissions = excluded.permissions, version = excluded.version`,
   deleteGrants: `DELETE FROM grants WHERE role_id = ?2 AND ${GATE}`,
-  insertGrant: `INSERT INTO grants (id, role_id, workload, methods, paths, conditions) SELECT ?2, ?3, ?4, ?5, ?6, ?7 WHERE ${GATE}`,
+  insertGrant: `INSERT INTO grants (id, role_id, workload, methods, paths, conditions, position) SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE ${GATE}`,
   deleteRole: `DELETE FROM roles WHERE id = ?2 AND ${GATE}`,
   putBinding: `INSERT INTO bindings (id, subject_kind, subject, role_id, not_before, expires_at, reason, version)
     SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE ${GATE}

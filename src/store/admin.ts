@@ -202,8 +202,8 @@ export function createD1AdminStore({ DB }: D1AdminStoreBindings): AdminStore {
         return [
           s(SQL.putRole, r.id, r.description ?? '', JSON.stringify(r.permissions), version),
           s(SQL.deleteGrants, r.id),
-          ...r.grants.map((g) =>
-            s(SQL.insertGrant, grantRowId(r.id, g.id), r.id, g.workload, JSON.stringify(g.methods), JSON.stringify(g.paths), JSON.stringify(g.conditions ?? {})),
+          ...r.grants.map((g, i) =>
+            s(SQL.insertGrant, grantRowId(r.id, g.id), r.id, g.workload, JSON.stringify(g.methods), JSON.stringify(g.paths), JSON.stringify(g.conditions ?? {}), i),
           ),
         ];
       }

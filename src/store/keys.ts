@@ -28,7 +28,8 @@ export const SQL = {
   // Configuration (read as one batch when the version changes).
   selectVersion: `SELECT value FROM meta WHERE key = 'policy_version'`,
   selectRoles: `SELECT id, description, permissions FROM roles ORDER BY id`,
-  selectGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants ORDER BY role_id, id`,
+  // position: document order within the role (migration 0003); rows without it sort by id.
+  selectGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants ORDER BY role_id, position, id`,
   selectBindings: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason FROM bindings ORDER BY id`,
   selectDenyRules: `SELECT id, subjects, workload, methods, paths, conditions, reason FROM deny_rules ORDER BY id`,
   selectWorkloads: `SELECT id, name FROM workloads ORDER BY id`,
