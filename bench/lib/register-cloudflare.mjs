@@ -1,0 +1,3 @@
+// node --import ./bench/lib/register-cloudflare.mjs --import tsx …
+import { register } from 'node:module';
+register('./cloudflare-hooks.mjs', import.meta.url);
