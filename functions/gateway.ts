@@ -74,6 +74,7 @@ export async function buildGateway(env: Env, overrides: GatewayOverrides = {}): 
     upstreamFetch: fetchFn,
     admin: { store: createD1AdminStore({ DB: env.DB }), versions: store.version, revocation },
     audit: overrides.audit ?? queueAuditSink(env.AUDIT, logger),
+    auditLog: createD1AuditStore(env.DB),
   });
 }
 

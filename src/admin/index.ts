@@ -17,3 +17,5 @@ export interface AdminDeps {
   /** The same checker the hot path uses, so this isolate knows a revocation at once. */
   revocation: RevocationChecker;
 }
+export * from './policy-document.js';
+export { createReplay, replay, type FlipExample, type ReplayOptions, type ReplayRecord, type ReplayReport } from './replay.js';

@@ -69,7 +69,15 @@ export function createReplay(candidate: Snapshot, options: ReplayOptions = {}) {
   };
 
   function add(record: ReplayRecord): void {
-    const input = record.decision === 'allow' || record.decision === 'deny' ? inputOf(record) : null;
+    let input: ReturnType<typeof inputOf> = null;
+    try {
+      // Stored records are data: anything unexpected in one is a skip, never a failed replay.
+      if (record !== null && typeof record === 'object' && (record.decision === 'allow' || record.decision === 'deny') && Array.isArray(record.reasons)) {
+        input = inputOf(record);
+      }
+    } catch {
+      input = null;
+    }
     if (input === null) {
       report.skipped++;
       return;

@@ -1,5 +1,5 @@
 /** Dependencies of the HTTP layer and the per-request context handed to routes. */
-import type { AuditSink, WaitUntil } from '../audit/index.js';
+import type { AuditSink, AuditStore, WaitUntil } from '../audit/index.js';
 import type { AdminDeps } from '../admin/index.js';
 import type { FetchLike, OidcClient, SessionManager } from '../auth/index.js';
 import type { SnapshotSource } from '../catalog/index.js';
@@ -28,6 +28,8 @@ export interface GatewayDeps {
   admin: AdminDeps;
   /** Audit records leave the request through here (off the hot path: docs/audit.md). */
   audit: AuditSink;
+  /** The stored audit trail (query, export, replay: docs/audit.md). Never used on the hot path. */
+  auditLog: AuditStore;
 }
 
 export interface RequestContext {

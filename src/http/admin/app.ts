@@ -18,13 +18,16 @@ import type { AdminApi, AdminEnv } from './context.js';
 import { renderDocs } from './docs.js';
 import { adminError, validationHook } from './errors.js';
 import { registerConfigResources } from './routes/config-resources.js';
+import { registerAudit } from './routes/audit.js';
+import { registerDecisions } from './routes/decisions.js';
+import { registerPolicy } from './routes/policy.js';
 import { registerSessions } from './routes/sessions.js';
 
 /** Largest accepted request body (a whole-policy import included). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Every route module of the admin API, in registration order. */
-const ROUTE_MODULES: ((api: AdminApi) => void)[] = [registerConfigResources, registerSessions];
+const ROUTE_MODULES: ((api: AdminApi) => void)[] = [registerConfigResources, registerSessions, registerAudit, registerDecisions, registerPolicy];
 
 const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
