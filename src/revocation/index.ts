@@ -15,6 +15,15 @@ import { REVOCATION_SHARDS, revocationShardName } from '../store/index.js';
 import type { RevocationLedger } from './ledger.js';
 
 export { RevocationLedger } from './ledger.js';
+export {
+  createPrincipalStatus,
+  memoryPrincipalLedger,
+  principalLedgerClient,
+  type PrincipalLedgerClient,
+  type PrincipalState,
+  type PrincipalStatus,
+  type PrincipalStatusOptions,
+} from './principals.js';
 
 /** The two RPC methods of the ledger, as seen by a caller. */
 export interface RevocationLedgerClient {

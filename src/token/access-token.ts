@@ -34,6 +34,31 @@ export interface AccessTokenInput {
   lifetimeSeconds: number;
   groups?: string[];
   email?: string;
+  /** RFC 8693 actor chain: who acts for `subject` (token exchange with delegation). */
+  act?: ActClaim;
+}
+
+/** RFC 8693 §4.1 `act`: the current actor, prior actors nested. */
+export interface ActClaim {
+  sub: string;
+  act?: ActClaim;
+}
+
+/** Longest accepted actor chain. */
+export const MAX_ACT_DEPTH = 5;
+
+/** The `act` claim if it is a well-formed chain (string `sub` at every level, at most MAX_ACT_DEPTH deep), else null. */
+export function parseActClaim(value: unknown): ActClaim | null {
+  let depth = 0;
+  const walk = (v: unknown): ActClaim | null => {
+    if (++depth > MAX_ACT_DEPTH || v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+    const o = v as Record<string, unknown>;
+    if (typeof o.sub !== 'string' || o.sub.length === 0 || o.sub.length > MAX_CLAIM_LENGTH) return null;
+    if (o.act === undefined) return { sub: o.sub };
+    const inner = walk(o.act);
+    return inner === null ? null : { sub: o.sub, act: inner };
+  };
+  return walk(value);
 }
 
 export interface MintAccessTokenOptions {
@@ -54,6 +79,7 @@ export interface AccessTokenClaims {
   jti: string;
   groups: string[];
   email?: string;
+  act?: ActClaim;
 }
 
 function checkLifetime(lifetime: number, max: number): void {
@@ -92,6 +118,7 @@ export async function mintAccessToken(input: AccessTokenInput, key: SigningKey, 
   };
   if (input.groups !== undefined) payload.groups = [...input.groups];
   if (input.email !== undefined) payload.email = input.email;
+  if (input.act !== undefined) payload.act = input.act;
   return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP }).sign(key.privateKey);
 }
 
@@ -197,5 +224,10 @@ export async function verifyAccessToken(token: string, keys: AccessTokenKeys, op
     groups: groups as string[],
   };
   if (email !== undefined) claims.email = email;
+  if (payload.act !== undefined) {
+    const act = parseActClaim(payload.act);
+    if (act === null) throw refuse('act');
+    claims.act = act;
+  }
   return claims;
 }

@@ -372,10 +372,13 @@ export async function mintAssertionWithClaims(input: AssertionInput, key: Signin
 export {
   ACCESS_TOKEN_TYP,
   MAX_ACCESS_TOKEN_LIFETIME,
+  MAX_ACT_DEPTH,
   accessTokenKeys,
   mintAccessToken,
+  parseActClaim,
   verifyAccessToken,
   type AccessTokenClaims,
+  type ActClaim,
   type AccessTokenInput,
   type AccessTokenKeys,
   type MintAccessTokenOptions,

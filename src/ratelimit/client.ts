@@ -1,0 +1,32 @@
+/** The callers' view of the ClientLimiter Durable Object (one object per client id). */
+import { sha256b64url } from '../auth/index.js';
+import { TollgateError } from '../errors.js';
+import type { ClientLimiter, TakeResult } from './limiter.js';
+
+export interface ClientLimiterClient {
+  /** Spend one of `limit` requests per `periodSeconds` for `clientId`. Throws TollgateError('internal') when the limiter cannot be asked. */
+  take(clientId: string, limit: number, periodSeconds?: number): Promise<TakeResult>;
+  /** Single use of `id` (an assertion jti) for `clientId` until `untilEpochSeconds`. */
+  useOnce(clientId: string, id: string, untilEpochSeconds: number): Promise<boolean>;
+}
+
+export function limiterClient(namespace: DurableObjectNamespace<ClientLimiter>): ClientLimiterClient {
+  const stub = (clientId: string) => namespace.get(namespace.idFromName(`client:${clientId}`));
+  return {
+    async take(clientId, limit, periodSeconds = 60) {
+      try {
+        return await stub(clientId).take('token', limit, periodSeconds);
+      } catch (cause) {
+        throw new TollgateError('internal', 'rate limiter unavailable', { cause });
+      }
+    },
+    async useOnce(clientId, id, until) {
+      try {
+        // Hashed: the id is the client's choice, the object's keys are not.
+        return (await stub(clientId).useOnce(`jti:${await sha256b64url(id)}`, until)) === true;
+      } catch (cause) {
+        throw new TollgateError('internal', 'replay check unavailable', { cause });
+      }
+    },
+  };
+}

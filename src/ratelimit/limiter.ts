@@ -1,0 +1,67 @@
+/**
+ * ClientLimiter: one SQLite-backed Durable Object per OAuth client (named
+ * `client:<client_id>`), so its counters are strongly consistent across every
+ * isolate and location (DESIGN §7: never per-isolate counters).
+ *
+ * - `take(bucket, limit, period)`: the client's token-endpoint budget (GCRA).
+ * - `useOnce(id, until)`: single use of a `private_key_jwt` assertion's jti
+ *   until its expiry — the first caller gets true, every later one false.
+ *
+ * Time is the object's own clock. An alarm purges spent entries hourly.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { gcra } from './gcra.js';
+
+const KEY = /^[A-Za-z0-9._~:@/+=-]{1,256}$/;
+const PURGE_EVERY_MS = 3600_000;
+
+export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+
+export class ClientLimiter extends DurableObject {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.sql = ctx.storage.sql;
+    this.sql.exec('CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tat INTEGER NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS used (id TEXT PRIMARY KEY, until INTEGER NOT NULL)');
+  }
+
+  /** Spend one request of `bucket` (limit per period). Malformed arguments are refused, never allowed. */
+  async take(bucket: string, limit: number, periodSeconds: number): Promise<TakeResult> {
+    if (typeof bucket !== 'string' || !KEY.test(bucket) || !Number.isSafeInteger(limit) || limit < 1 || !Number.isSafeInteger(periodSeconds) || periodSeconds < 1) {
+      return { ok: false, retryAfterSeconds: 60 };
+    }
+    const now = Date.now();
+    const row = this.sql.exec<{ tat: number }>('SELECT tat FROM buckets WHERE key = ?', bucket).toArray()[0];
+    const v = gcra(row ? Number(row.tat) : 0, now, limit, periodSeconds);
+    if (!v.ok) return { ok: false, retryAfterSeconds: v.retryAfterSeconds };
+    this.sql.exec('INSERT INTO buckets (key, tat) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat', bucket, Math.ceil(v.tat));
+    await this.schedulePurge();
+    return { ok: true, remaining: v.remaining };
+  }
+
+  /** True the first time `id` is presented (kept until `untilEpochSeconds`); false on any later use or bad input. */
+  async useOnce(id: string, untilEpochSeconds: number): Promise<boolean> {
+    if (typeof id !== 'string' || !KEY.test(id) || !Number.isSafeInteger(untilEpochSeconds) || untilEpochSeconds < 0) return false;
+    const now = Math.floor(Date.now() / 1000);
+    const row = this.sql.exec<{ until: number }>('SELECT until FROM used WHERE id = ?', id).toArray()[0];
+    if (row && Number(row.until) > now) return false;
+    this.sql.exec('INSERT INTO used (id, until) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET until = excluded.until', id, untilEpochSeconds);
+    await this.schedulePurge();
+    return true;
+  }
+
+  private async schedulePurge(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.sql.exec('DELETE FROM used WHERE until <= ?', Math.floor(now / 1000));
+    // A bucket whose TAT has passed is back at its full burst: the row says nothing any more.
+    this.sql.exec('DELETE FROM buckets WHERE tat <= ?', now);
+    const left = this.sql.exec<{ n: number }>('SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM buckets) AS n').one().n;
+    if (Number(left) > 0) await this.ctx.storage.setAlarm(now + PURGE_EVERY_MS);
+  }
+}

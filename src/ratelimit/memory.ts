@@ -1,0 +1,24 @@
+/** In-memory ClientLimiterClient for Node unit tests and benchmarks (one process: its counters are exact there). */
+import type { Clock } from '../platform/index.js';
+import type { ClientLimiterClient } from './client.js';
+import { gcra } from './gcra.js';
+
+export function memoryLimiter(clock: Clock): ClientLimiterClient {
+  const tats = new Map<string, number>();
+  const used = new Map<string, number>();
+  return {
+    async take(clientId, limit, periodSeconds = 60) {
+      const v = gcra(tats.get(clientId) ?? 0, clock.now(), limit, periodSeconds);
+      if (!v.ok) return { ok: false, retryAfterSeconds: v.retryAfterSeconds };
+      tats.set(clientId, v.tat);
+      return { ok: true, remaining: v.remaining };
+    },
+    async useOnce(clientId, id, until) {
+      const key = `${clientId}\n${id}`;
+      const seen = used.get(key);
+      if (seen !== undefined && seen > clock.now() / 1000) return false;
+      used.set(key, until);
+      return true;
+    },
+  };
+}
