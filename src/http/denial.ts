@@ -69,7 +69,11 @@ export function denialResponse(rc: RequestContext, decision: Decision, ctx: Deni
   }
   for (const [k, v] of Object.entries(PAGE_HEADERS)) headers.set(k, v);
   const items = details
-    .map((d) => `<li>${escapeHtml(d.detail)}${d.action && !d.detail.includes(d.action) ? ` ${escapeHtml(d.action)}` : ''} <code>${escapeHtml(d.reason)}</code></li>`)
+    .map((d) => {
+      // "… — sign in again." already says what "Sign in again." would.
+      const action = d.action && !d.detail.toLowerCase().includes(d.action.toLowerCase()) ? ` ${escapeHtml(d.action)}` : '';
+      return `<li>${escapeHtml(d.detail)}${action} <code>${escapeHtml(d.reason)}</code></li>`;
+    })
     .join('');
   const signInAgain = decision.reasons.some((r) => REASON_TEXT[r]?.signInAgain)
     ? `<p>Signing in again signs you out here and at your identity provider; open this page again and you will be asked to sign in afresh.</p>${postButton('/.tollgate/logout', 'Sign in again')}`
