@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSigningJwk } from '../src/token/index.js';
+import { generateSigningJwk, loadKeyRing, mintAccessToken, userSubject } from '../src/token/index.js';
+import { cryptoRandom } from '../src/platform/index.js';
 import { startDemoApp, type RunningDemoApp } from './demo-app/index.js';
 import { DEMO_USERS, startIdp, type DemoUser, type IdpLogEvent, type RunningIdp } from './idp/index.js';
 import { assertPortFree, freePort, waitForOk } from './lib/net.js';
@@ -84,6 +85,8 @@ export interface StackInfo {
   dir: string;
   logs: string;
   pids: { stack: number; gateway: number; guards: Record<string, number> };
+  /** The demo admin access token's file (the token itself is not in stack.json) and expiry (epoch s). */
+  adminToken: { file: string; expiresAt: number; subject: string };
   startedAt: string;
   readyMs: number;
   /** Milliseconds from the start at which each phase finished. */
@@ -91,6 +94,8 @@ export interface StackInfo {
 }
 
 export interface Stack extends StackInfo {
+  /** The demo admin access token (also in `adminToken.file`). */
+  demoAdminToken: string;
   /** Stop everything this stack started (by pid) and wait for it. Idempotent. */
   close(): Promise<void>;
 }
@@ -226,6 +231,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     })));
     mark('guards');
 
+    const adminToken = await writeDemoAdminToken(join(dir, 'demo-admin-token'), { origin, idpIssuer: idp.issuer, secrets });
+    mark('admin-token');
+
     const info: StackInfo = {
       origin,
       gateway: { port: gatewayPort, pid: gateway.pid, jwks },
@@ -243,12 +251,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dir,
       logs,
       pids: { stack: process.pid, gateway: gateway.pid, guards: Object.fromEntries(WORKLOADS.map((w) => [w.id, guards[w.id].pid])) },
+      adminToken: { file: adminToken.file, expiresAt: adminToken.expiresAt, subject: adminToken.subject },
       startedAt: new Date(t0).toISOString(),
       readyMs: Date.now() - t0,
       phases,
     };
     writeFileSync(join(dir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
-    return { ...info, close };
+    return { ...info, demoAdminToken: adminToken.token, close };
   } catch (err) {
     await close();
     throw err;
@@ -292,6 +301,40 @@ function pidAlive(pid: number): boolean {
 }
 
 // ---------------------------------------------------------------- secrets and config
+
+/** Lifetime of the demo admin token: the maximum for admin access tokens (8 h). */
+export const DEMO_ADMIN_TOKEN_SECONDS = 8 * 3600;
+
+/**
+ * The demo admin access token: a Tollgate access token (RFC 9068) for the demo
+ * `admin` user — its Tollgate subject, groups ["admins"] (bound to the
+ * `tollgate-admin` role by the seed), 8 h — signed with the dev signing key
+ * from secrets.json, for curl against /admin/v1. Written 0600; never committed
+ * (.tollgate/ is git-ignored).
+ */
+async function writeDemoAdminToken(file: string, c: { origin: string; idpIssuer: string; secrets: Secrets }): Promise<{ token: string; file: string; expiresAt: number; subject: string }> {
+  const user = DEMO_USERS.find((u) => u.username === 'admin');
+  if (!user) throw new Error('the demo users have no "admin"');
+  const ring = await loadKeyRing(c.secrets.signingJwks as never, String(c.secrets.signingJwks.keys[0]?.kid ?? ''));
+  const subject = await userSubject(c.idpIssuer, user.username);
+  const now = Date.now();
+  const token = await mintAccessToken(
+    {
+      issuer: c.origin,
+      audience: `${c.origin}/admin/v1`,
+      subject,
+      clientId: 'tollgate-demo',
+      lifetimeSeconds: DEMO_ADMIN_TOKEN_SECONDS,
+      groups: [...user.groups],
+      email: user.email,
+    },
+    ring.active,
+    { now, random: cryptoRandom },
+  );
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, file, expiresAt: Math.floor(now / 1000) + DEMO_ADMIN_TOKEN_SECONDS, subject };
+}
 
 /** Generated on first start and reused, so sessions survive a restart. Never committed (.tollgate/ is git-ignored). */
 async function loadSecrets(file: string): Promise<Secrets> {
