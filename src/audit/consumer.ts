@@ -17,7 +17,7 @@ export interface AuditMessageBatch {
   retryAll(options?: { delaySeconds?: number }): void;
 }
 
-const QUEUE_KINDS = new Set(['decision', 'sign-in', 'sign-out', 'revocation']);
+const QUEUE_KINDS = new Set(['decision', 'sign-in', 'sign-out', 'revocation', 'token']);
 const MAX_ID = 128;
 
 function isString(v: unknown, max = 16384): v is string {
@@ -34,6 +34,7 @@ export function isAuditEvent(v: unknown): v is AuditEvent {
   if (e.kind === 'decision') {
     return isString(e.workload, 256) && (e.decision === 'allow' || e.decision === 'deny') && Array.isArray(e.reasons);
   }
+  if (e.kind === 'token') return (e.outcome === 'issued' || e.outcome === 'refused') && isString(e.grantType, 128);
   return isString(e.sessionId, MAX_ID);
 }
 

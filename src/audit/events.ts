@@ -11,12 +11,13 @@
  * (the consumer inserts each id once).
  */
 import type { Decision, DecisionInput, ReasonCode, TrustLevel } from '../policy/index.js';
+import type { TokenEvent } from './token-events.js';
 
 export const AUDIT_EVENT_VERSION = 1;
 
 /** Record kinds. `change` records are written by the admin API in the same D1 batch as the change itself. */
-export type AuditKind = 'decision' | 'sign-in' | 'sign-out' | 'revocation' | 'change';
-export const AUDIT_KINDS: readonly AuditKind[] = ['decision', 'sign-in', 'sign-out', 'revocation', 'change'];
+export type AuditKind = 'decision' | 'sign-in' | 'sign-out' | 'revocation' | 'change' | 'token';
+export const AUDIT_KINDS: readonly AuditKind[] = ['decision', 'sign-in', 'sign-out', 'revocation', 'change', 'token'];
 
 export interface NormalisedInput {
   subject: { kind: 'user' | 'service'; id: string; sub: string; email?: string; groups: string[] };
@@ -82,7 +83,8 @@ export interface SessionEvent extends EventBase {
   reason?: string;
 }
 
-export type AuditEvent = DecisionEvent | SessionEvent;
+/** `token`: issuance at the token endpoint (src/audit/token-events.ts). */
+export type AuditEvent = DecisionEvent | SessionEvent | TokenEvent;
 
 // ---------------------------------------------------------------------------
 // Normalisation

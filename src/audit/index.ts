@@ -1,5 +1,6 @@
 /** Audit trail (DESIGN §7): event types and normalisation, the sink, the queue consumer, storage, retention. */
 export * from './events.js';
+export { tokenEvent, type TokenEvent, type TokenEventFields } from './token-events.js';
 export { consumeAuditBatch, isAuditEvent, type AuditMessageBatch, type ConsumeOptions } from './consumer.js';
 export { policyHash } from './policy-hash.js';
 export { directAuditSink, memoryAuditSink, nullAuditSink, queueAuditSink, type AuditQueue, type AuditSink, type WaitUntil } from './sink.js';

@@ -150,8 +150,8 @@ export function accessTokenKeys(keyRing: KeyRing): AccessTokenKeys {
 export interface VerifyAccessTokenOptions {
   /** Expected `iss`, compared exactly. */
   issuer: string;
-  /** Expected audience (`aud` equals it or is an array containing it). */
-  audience: string;
+  /** Expected audience (`aud` equals it or is an array containing it); a list accepts any of them. */
+  audience: string | string[];
   /** Milliseconds since the epoch. */
   now: number;
   /** Longest accepted `exp − iat`; default and maximum 8 h. */
