@@ -9,6 +9,7 @@ import type { Clock, Logger, Random } from '../platform/index.js';
 import type { CookieCodec } from '../session/index.js';
 import type { HandoffStore } from '../store/index.js';
 import type { KeyRing } from '../token/index.js';
+import type { OAuthService } from '../oauth/index.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -30,6 +31,8 @@ export interface GatewayDeps {
   audit: AuditSink;
   /** The stored audit trail (query, export, replay: docs/audit.md). Never used on the hot path. */
   auditLog: AuditStore;
+  /** Service identity: token endpoint, introspection, bearer tokens on workload hosts (docs/services.md). Absent: /oauth/* is 404 and bearer tokens are refused. */
+  oauth?: OAuthService;
 }
 
 export interface RequestContext {
