@@ -14,19 +14,9 @@ import { compileCatalog, endpointOrigin, isAuthority, type Workload } from '../c
 import { TollgateError, isTollgateError } from '../errors.js';
 import { compile, type PolicyDocument } from '../policy/index.js';
 import type { Logger } from '../platform/index.js';
-import type {
-  AdminStore,
-  BindingFilter,
-  ChangeRecord,
-  ConfigKind,
-  ConfigKinds,
-  ConfigOp,
-  ConfigState,
-  Page,
-  PageRequest,
-  VersionStore,
-  Versioned,
-} from '../store/index.js';
+// Ports only (runtime-neutral): the store index also carries the D1 adapter.
+import type { AdminStore, BindingFilter, ChangeRecord, ConfigKind, ConfigKinds, ConfigOp, ConfigState, Page, PageRequest, Versioned } from '../store/admin-ports.js';
+import type { VersionStore } from '../store/ports.js';
 import { snakeCase, toWire } from './wire.js';
 
 const MAX_ATTEMPTS = 5;

@@ -7,8 +7,8 @@
  * harmless (the ledger is idempotent, the row is marked once).
  */
 import { TollgateError } from '../errors.js';
-import type { RevocationChecker } from '../revocation/index.js';
-import type { AdminStore, ChangeRecord, Page, PageRequest, SessionFilter, SessionRecord } from '../store/index.js';
+import type { AdminStore, ChangeRecord, Page, PageRequest, SessionFilter } from '../store/admin-ports.js';
+import type { SessionRecord } from '../store/ports.js';
 import type { AdminRequest } from './config.js';
 
 /** Sessions have two versions: 1 while active (or merely expired), 2 once revoked. */
@@ -39,9 +39,14 @@ export function sessionToWire(s: SessionRecord, now: number): WireSession {
   };
 }
 
+/** The part of src/revocation's RevocationChecker used here (declared locally: that module carries the Durable Object). */
+export interface Revoker {
+  revoke(sid: string, expiresAt: number): Promise<void>;
+}
+
 export interface SessionAdminOptions {
   store: AdminStore;
-  revocation: RevocationChecker;
+  revocation: Revoker;
 }
 
 export interface SessionAdmin {

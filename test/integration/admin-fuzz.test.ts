@@ -10,7 +10,7 @@ import { adminToken, auditorToken, call, configDigest, seedAdminRoles } from './
 import { GATEWAY_ORIGIN } from './support/constants.js';
 
 // ~90 ms a run (two digests of every config table per request). FUZZ_RUNS=2000 for a long session.
-const RUNS = Number((typeof process === 'undefined' ? undefined : process.env.FUZZ_RUNS) ?? 150);
+const RUNS = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FUZZ_RUNS ?? 150);
 
 let admin = '';
 let auditor = '';
