@@ -71,6 +71,8 @@ export interface WireWorkload {
   name: string;
   hosts: string[];
   endpoints: WireEndpoint[];
+  /** Bearer path: pass the caller's Authorization header to the workload (default false; docs/services.md). */
+  forward_authorization?: boolean;
 }
 
 export interface WireKinds {
@@ -195,7 +197,7 @@ export function denyRuleFromWire(d: WireDenyRule): DenyRule {
 }
 
 export function workloadToWire(w: Workload): WireWorkload {
-  return { id: w.id, name: w.name, hosts: [...w.hosts].sort(), endpoints: w.endpoints.map((e) => ({ ...e })) };
+  return { id: w.id, name: w.name, hosts: [...w.hosts].sort(), endpoints: w.endpoints.map((e) => ({ ...e })), forward_authorization: w.forwardAuthorization === true };
 }
 
 export function workloadFromWire(w: WireWorkload): Workload {
@@ -204,6 +206,7 @@ export function workloadFromWire(w: WireWorkload): Workload {
     name: w.name,
     hosts: [...new Set(w.hosts.map((h) => h.toLowerCase()))].sort(),
     endpoints: w.endpoints.map((e) => ({ ...e })),
+    ...(w.forward_authorization === true ? { forwardAuthorization: true } : {}),
   };
 }
 

@@ -67,6 +67,7 @@ export function compileCatalog(workloads: readonly Workload[], options: CompileC
       name: w.name,
       hosts: Object.freeze(w.hosts.map((h) => h.toLowerCase())) as string[],
       endpoints: Object.freeze(endpoints) as Endpoint[],
+      ...(w.forwardAuthorization === true ? { forwardAuthorization: true } : {}),
     });
     ids.set(w.id, compiled);
     for (const host of compiled.hosts) {

@@ -19,4 +19,6 @@ export interface Workload {
   /** Authorities (host[:port], lower case) the workload is served on. */
   hosts: string[];
   endpoints: Endpoint[];
+  /** Bearer path: pass the caller's Authorization header to the workload (default: removed; docs/services.md). */
+  forwardAuthorization?: boolean;
 }

@@ -17,7 +17,7 @@ export const ADMIN_SQL = {
   allGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants ORDER BY role_id, position, id`,
   allBindings: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason, version FROM bindings ORDER BY id`,
   allDenyRules: `SELECT id, subjects, workload, methods, paths, conditions, reason, version FROM deny_rules ORDER BY id`,
-  allWorkloads: `SELECT id, name, version FROM workloads ORDER BY id`,
+  allWorkloads: `SELECT id, name, forward_authorization, version FROM workloads ORDER BY id`,
   allHosts: `SELECT host, workload_id FROM workload_hosts ORDER BY host`,
   allEndpoints: `SELECT id, workload_id, url, location, source, health FROM endpoints ORDER BY workload_id, id`,
 
@@ -28,7 +28,7 @@ export const ADMIN_SQL = {
   pageBindings: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason, version FROM bindings
     WHERE id > ?1 AND (?3 IS NULL OR role_id = ?3) AND (?4 IS NULL OR subject = ?4) ORDER BY id LIMIT ?2`,
   pageDenyRules: `SELECT id, subjects, workload, methods, paths, conditions, reason, version FROM deny_rules WHERE id > ?1 ORDER BY id LIMIT ?2`,
-  pageWorkloads: `SELECT id, name, version FROM workloads WHERE id > ?1 ORDER BY id LIMIT ?2`,
+  pageWorkloads: `SELECT id, name, forward_authorization, version FROM workloads WHERE id > ?1 ORDER BY id LIMIT ?2`,
   pageHosts: `SELECT host, workload_id FROM workload_hosts
     WHERE workload_id IN (SELECT id FROM workloads WHERE id > ?1 ORDER BY id LIMIT ?2) ORDER BY host`,
   pageEndpoints: `SELECT id, workload_id, url, location, source, health FROM endpoints
@@ -38,7 +38,7 @@ export const ADMIN_SQL = {
   oneRoleGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants WHERE role_id = ?1 ORDER BY position, id`,
   oneBinding: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason, version FROM bindings WHERE id = ?1`,
   oneDenyRule: `SELECT id, subjects, workload, methods, paths, conditions, reason, version FROM deny_rules WHERE id = ?1`,
-  oneWorkload: `SELECT id, name, version FROM workloads WHERE id = ?1`,
+  oneWorkload: `SELECT id, name, forward_authorization, version FROM workloads WHERE id = ?1`,
   oneWorkloadHosts: `SELECT host, workload_id FROM workload_hosts WHERE workload_id = ?1 ORDER BY host`,
   oneWorkloadEndpoints: `SELECT id, workload_id, url, location, source, health FROM endpoints WHERE workload_id = ?1 ORDER BY id`,
 
@@ -74,8 +74,8 @@ export const ADMIN_SQL = {
     ON CONFLICT(id) DO UPDATE SET subjects = excluded.subjects, workload = excluded.workload, methods = excluded.methods,
       paths = excluded.paths, conditions = excluded.conditions, reason = excluded.reason, version = excluded.version`,
   deleteDenyRule: `DELETE FROM deny_rules WHERE id = ?2 AND ${GATE}`,
-  putWorkload: `INSERT INTO workloads (id, name, version) SELECT ?2, ?3, ?4 WHERE ${GATE}
-    ON CONFLICT(id) DO UPDATE SET name = excluded.name, version = excluded.version, updated_at = unixepoch()`,
+  putWorkload: `INSERT INTO workloads (id, name, version, forward_authorization) SELECT ?2, ?3, ?4, ?5 WHERE ${GATE}
+    ON CONFLICT(id) DO UPDATE SET name = excluded.name, version = excluded.version, forward_authorization = excluded.forward_authorization, updated_at = unixepoch()`,
   deleteWorkloadHosts: `DELETE FROM workload_hosts WHERE workload_id = ?2 AND ${GATE}`,
   insertWorkloadHost: `INSERT INTO workload_hosts (host, workload_id) SELECT ?2, ?3 WHERE ${GATE}`,
   deleteEndpoints: `DELETE FROM endpoints WHERE workload_id = ?2 AND ${GATE}`,

@@ -124,7 +124,7 @@ export function createD1AdminStore({ DB }: D1AdminStoreBindings): AdminStore {
       case 'workload': {
         const w = op.value;
         return [
-          s(SQL.putWorkload, w.id, w.name, version),
+          s(SQL.putWorkload, w.id, w.name, version, w.forwardAuthorization === true ? 1 : 0),
           s(SQL.deleteWorkloadHosts, w.id),
           ...w.hosts.map((h) => s(SQL.insertWorkloadHost, h.toLowerCase(), w.id)),
           s(SQL.deleteEndpoints, w.id),

@@ -55,7 +55,7 @@ export function createD1Store({ DB, CONFIG }: D1StoreBindings): Store {
       putWorkload: (w: Workload) =>
         guarded('put workload', async () => {
           await DB.batch([
-            DB.prepare(SQL.upsertWorkload).bind(w.id, w.name),
+            DB.prepare(SQL.upsertWorkload).bind(w.id, w.name, w.forwardAuthorization === true ? 1 : 0),
             DB.prepare(SQL.deleteWorkloadHosts).bind(w.id),
             ...w.hosts.map((h) => DB.prepare(SQL.insertWorkloadHost).bind(h.toLowerCase(), w.id)),
             DB.prepare(SQL.deleteEndpoints).bind(w.id),

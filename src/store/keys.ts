@@ -32,13 +32,13 @@ export const SQL = {
   selectGrants: `SELECT id, role_id, workload, methods, paths, conditions FROM grants ORDER BY role_id, position, id`,
   selectBindings: `SELECT id, subject_kind, subject, role_id, not_before, expires_at, reason FROM bindings ORDER BY id`,
   selectDenyRules: `SELECT id, subjects, workload, methods, paths, conditions, reason FROM deny_rules ORDER BY id`,
-  selectWorkloads: `SELECT id, name FROM workloads ORDER BY id`,
+  selectWorkloads: `SELECT id, name, forward_authorization FROM workloads ORDER BY id`,
   selectWorkloadHosts: `SELECT host, workload_id FROM workload_hosts ORDER BY host`,
   selectEndpoints: `SELECT id, workload_id, url, location, source, health FROM endpoints ORDER BY workload_id, id`,
 
   // Configuration writes (seeding, admin). Each write path bumps the version separately.
-  upsertWorkload: `INSERT INTO workloads (id, name) VALUES (?1, ?2)
-    ON CONFLICT(id) DO UPDATE SET name = excluded.name, updated_at = unixepoch()`,
+  upsertWorkload: `INSERT INTO workloads (id, name, forward_authorization) VALUES (?1, ?2, ?3)
+    ON CONFLICT(id) DO UPDATE SET name = excluded.name, forward_authorization = excluded.forward_authorization, updated_at = unixepoch()`,
   deleteWorkloadHosts: `DELETE FROM workload_hosts WHERE workload_id = ?1`,
   insertWorkloadHost: `INSERT INTO workload_hosts (host, workload_id) VALUES (?1, ?2)`,
   deleteEndpoints: `DELETE FROM endpoints WHERE workload_id = ?1`,

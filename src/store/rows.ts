@@ -119,6 +119,7 @@ export function decodeRows(rows: Rows): { roles: Role[]; bindings: Binding[]; de
     name: String(w.name),
     hosts: hostsBy.get(String(w.id)) ?? [],
     endpoints: endpointsBy.get(String(w.id)) ?? [],
+    ...(Number(w.forward_authorization ?? 0) === 1 ? { forwardAuthorization: true } : {}),
   }));
   return { roles, bindings, denyRules, workloads };
 }

@@ -163,6 +163,10 @@ const workloadFields = {
   name: nonEmpty(256),
   hosts: z.array(nonEmpty(261)).max(32).openapi({ example: ['billing.example.com'], description: 'Authorities (host[:port]) the workload is served on' }),
   endpoints: z.array(Endpoint).max(32),
+  forward_authorization: z
+    .boolean()
+    .optional()
+    .openapi({ description: 'Bearer path only: pass the caller’s Authorization header to the workload (default false: it is removed, the workload gets the assertion)' }),
 };
 
 export const WorkloadCreate = z.strictObject({ id: Id, ...workloadFields }).openapi('WorkloadCreate');
@@ -175,6 +179,7 @@ export const Workload = z
     name: z.string(),
     hosts: z.array(z.string()),
     endpoints: z.array(Endpoint),
+    forward_authorization: z.boolean(),
     version: z.int(),
   })
   .openapi('Workload');
