@@ -45,7 +45,7 @@ const queryArb = fc.oneof(
   fc
     .array(
       fc.tuple(
-        fc.constantFrom('limit', 'cursor', 'subject', 'active', 'role_id', 'junk', 'limit'),
+        fc.constantFrom('limit', 'cursor', 'subject', 'active', 'role_id', 'junk', 'limit', 'workload', 'decision', 'from', 'to', 'kind', 'dry_run'),
         fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('0', '201', '-1', '1e3', '50', 'true', 'eyJsIjoicm9sZSIsImEiOiJ4In0', '')),
       ),
       { maxLength: 4 },
@@ -60,6 +60,8 @@ const validBodies: Record<string, unknown>[] = [
   { id: 'fz-deny', subjects: { groups: ['x'] }, workload: 'inventory', conditions: { source_cidrs: ['10.0.0.0/8'] } },
   { id: 'fz-work', name: 'F', hosts: ['fz.localhost:8787'], endpoints: [{ id: 'fz-1', url: 'http://127.0.0.1:1' }] },
   { subject: 'user:x:y' },
+  { subject: { kind: 'user', id: 'user:x:y', sub: 'y', groups: ['g'] }, request: { workload: 'inventory', method: 'GET', path: '/' } },
+  { roles: [], bindings: [], deny_rules: [], workloads: [] },
 ];
 
 /** Replace one node of a valid body (at a random depth) with an arbitrary JSON value. */
@@ -117,6 +119,7 @@ const ENDPOINTS: [string, string][] = [
   ['GET', '/workloads'], ['POST', '/workloads'], ['GET', '/workloads/{id}'], ['PUT', '/workloads/{id}'], ['DELETE', '/workloads/{id}'],
   ['GET', '/sessions'], ['POST', '/sessions:revoke'], ['GET', '/sessions/{id}'], ['DELETE', '/sessions/{id}'],
   ['GET', '/openapi.json'], ['GET', '/docs'],
+  ['GET', '/audit'], ['GET', '/audit/export'], ['POST', '/decisions:simulate'], ['POST', '/decisions:replay'], ['GET', '/policy'], ['PUT', '/policy'],
 ];
 const routeArb = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...ENDPOINTS), idArb).map(([[m, p], id]) => [m, p.replace('{id}', id)] as const) },
