@@ -38,13 +38,21 @@ export interface SignInResult {
 }
 
 /** A session for `username` on the workload at `hostUrl` (e.g. http://inventory.localhost:8897/). Reuses `jar` across hosts. */
-export async function signIn(hostUrl: string, username: string, password: string, jar: Jar = new Map(), idpJar = new IdpCookieJar()): Promise<SignInResult & { jar: Jar }> {
+export async function signIn(
+  hostUrl: string,
+  username: string,
+  password: string,
+  jar: Jar = new Map(),
+  idpJar = new IdpCookieJar(),
+  /** The IdP's origin (the demo IdP: http://localhost:<port>). */
+  idpOrigin?: string,
+): Promise<SignInResult & { jar: Jar }> {
   const hops: string[] = [];
   let url = hostUrl;
   for (let i = 0; i < 20; i++) {
     const u = new URL(url);
     let res;
-    if (u.hostname === 'localhost') {
+    if (idpOrigin ? u.origin === new URL(idpOrigin).origin : u.hostname === 'localhost') {
       // The IdP: its own login helper drives the form and returns the redirect back to the gateway.
       url = await loginWithPassword(url, username, password, (input, init) => fetch(input, init), idpJar);
       hops.push(`IdP → ${new URL(url).pathname}`);
