@@ -4,7 +4,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./gateway");
-		durableNamespaces: "RevocationLedger";
+		durableNamespaces: "RevocationLedger" | "ClientLimiter";
 	}
 	interface Env {
 		CONFIG: KVNamespace;
@@ -18,6 +18,10 @@ declare namespace Cloudflare {
 		POLICY_REFRESH_SECONDS: string;
 		UPSTREAM_TIMEOUT_MS: string;
 		AUDIT_RETENTION_DAYS: string;
+		ACCESS_TOKEN_TTL_SECONDS: string;
+		TOKEN_RATE_LIMIT_PER_MINUTE: string;
+		ISSUER_JWKS_COOLDOWN_SECONDS: string;
+		ALLOW_INSECURE_ISSUERS: string;
 		OIDC_ISSUER: string;
 		OIDC_CLIENT_ID: string;
 		OIDC_CLIENT_SECRET: string;
@@ -25,6 +29,7 @@ declare namespace Cloudflare {
 		SIGNING_KEYS: string;
 		SIGNING_KID: string;
 		REVOCATIONS: DurableObjectNamespace<import("./gateway").RevocationLedger>;
+		CLIENT_LIMITS: DurableObjectNamespace<import("./gateway").ClientLimiter>;
 	}
 }
 interface Env extends Cloudflare.Env {}

@@ -12,12 +12,22 @@ import { parseConfig } from '../src/config.js';
 import { noDeviceContext } from '../src/device/index.js';
 import { createApp, errorResponse, type GatewayApp, type WaitUntilContext } from '../src/http/index.js';
 import { consoleLogger, cryptoRandom, systemClock, type Clock, type Logger } from '../src/platform/index.js';
-import { createRevocationChecker, ledgerClient, type RevocationLedgerClient } from '../src/revocation/index.js';
+import { createOAuthService, parseOAuthConfig } from '../src/oauth/index.js';
+import { limiterClient, type ClientLimiterClient } from '../src/ratelimit/index.js';
+import {
+  createPrincipalStatus,
+  createRevocationChecker,
+  ledgerClient,
+  principalLedgerClient,
+  type PrincipalLedgerClient,
+  type RevocationLedgerClient,
+} from '../src/revocation/index.js';
 import { cookieNames, createCookieCodec } from '../src/session/index.js';
-import { createD1AdminStore, createD1Store } from '../src/store/index.js';
+import { createD1AdminStore, createD1ServiceStores, createD1Store } from '../src/store/index.js';
 import { loadKeyRing } from '../src/token/index.js';
 
 export { RevocationLedger } from '../src/revocation/index.js';
+export { ClientLimiter } from '../src/ratelimit/index.js';
 
 const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
 
@@ -28,6 +38,10 @@ export interface GatewayOverrides {
   ledger?: RevocationLedgerClient;
   /** Replaces the AUDIT queue producer (e.g. a sink that fails, or one that records). */
   audit?: AuditSink;
+  /** Service principals' revocation state (default: the REVOCATIONS Durable Object). */
+  principalLedger?: PrincipalLedgerClient;
+  /** Per-client rate limits and single-use jtis (default: the CLIENT_LIMITS Durable Object). */
+  limiter?: ClientLimiterClient;
 }
 
 /** Build the gateway for an Env. Exported for the integration suite; the Worker uses it through `fetch`. */
@@ -75,6 +89,20 @@ export async function buildGateway(env: Env, overrides: GatewayOverrides = {}): 
     admin: { store: createD1AdminStore({ DB: env.DB }), versions: store.version, revocation },
     audit: overrides.audit ?? queueAuditSink(env.AUDIT, logger),
     auditLog: createD1AuditStore(env.DB),
+    oauth: createOAuthService({
+      config: parseOAuthConfig(env as unknown as Record<string, unknown>),
+      stores: createD1ServiceStores({ DB: env.DB, CONFIG: env.CONFIG }),
+      limiter: overrides.limiter ?? limiterClient(env.CLIENT_LIMITS),
+      principals: createPrincipalStatus({
+        ledger: overrides.principalLedger ?? principalLedgerClient(env.REVOCATIONS),
+        clock,
+        cacheSeconds: config.revocationCacheSeconds,
+      }),
+      fetch: fetchFn,
+      clock,
+      logger,
+      refreshSeconds: config.policyRefreshSeconds,
+    }),
   });
 }
 

@@ -17,6 +17,7 @@ import { TollgateError } from '../errors.js';
 import type { SessionClaims } from '../session/index.js';
 import type { Binding } from '../policy/index.js';
 import { adminRoutes } from './admin/index.js';
+import { oauthRoutes } from './oauth.js';
 import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
 import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
 import { errorResponse } from './problem.js';
@@ -264,6 +265,11 @@ export function originRoutes(): Hono<{ Bindings: HttpBindings }> {
   const admin = adminRoutes();
   app.all('/admin/v1', (c) => admin.fetch(c.req.raw, c.env));
   app.all('/admin/v1/*', (c) => admin.fetch(c.req.raw, c.env));
+
+  // --- service identity: token endpoint, introspection, RFC 8414 metadata (src/http/oauth.ts) ---
+  const oauth = oauthRoutes();
+  app.all('/oauth/*', (c) => oauth.fetch(c.req.raw, c.env));
+  app.all('/.well-known/oauth-authorization-server', (c) => oauth.fetch(c.req.raw, c.env));
 
   // --- keys -----------------------------------------------------------------
   app.get('/.well-known/jwks.json', (c) => {

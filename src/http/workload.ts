@@ -16,6 +16,7 @@ import type { GatewaySnapshot } from '../catalog/index.js';
 import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
 import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
 import { currentSession, isSameOriginPost, refreshedCookie, signOut } from './origin.js';
+import { bearerProxy, bearerTokenOf } from './bearer.js';
 import { denialResponse } from './denial.js';
 import { errorResponse } from './problem.js';
 import { postButton } from './pages.js';
@@ -154,6 +155,10 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   const { config, keyRing, random, clock, devices, logger, upstreamFetch } = rc.deps;
   rc.log.route = 'proxy';
   rc.log.workload = workload.id;
+
+  // Services: `Authorization: Bearer` without a gateway session cookie (src/http/bearer.ts, docs/services.md).
+  const bearer = bearerTokenOf(rc.request, [rc.deps.sessions.names.session]);
+  if (bearer !== null) return bearerProxy(rc, workload, snapshot, bearer);
 
   const { read, clear } = await currentSession(rc);
   if (read.kind !== 'valid') {

@@ -6,7 +6,7 @@
  * entropy, so a stolen hash cannot be reversed by guessing, unlike a
  * human-chosen password. Comparison is constant-time over the hashes.
  */
-import { sha256b64url, timingSafeEqual } from '../auth/index.js';
+import { sha256b64url, timingSafeEqual } from '../auth/digest.js';
 import type { Random } from '../platform/index.js';
 
 /** Secrets start with this, so secret scanners and people can recognise them. */

@@ -10,3 +10,5 @@ export * from './ports.js';
 export { createD1Store, type D1StoreBindings } from './d1.js';
 export { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 export * from './admin.js';
+export * from './services.js';
+export { KV_TRUSTED_ISSUERS_VERSION, SERVICES_SQL } from './services-sql.js';

@@ -1,6 +1,6 @@
 /**
- * Storage of service accounts and trusted issuers: ports, the D1 adapter and
- * an in-memory adapter (Node tests, benchmarks). Writes carry their audit
+ * Storage of service accounts and trusted issuers: the D1 adapter and an
+ * in-memory adapter (ports: services-ports.ts) (Node tests, benchmarks). Writes carry their audit
  * record and happen together with it or not at all; a write whose
  * expectation fails (id taken, stale version) answers `false` and leaves no
  * record.
@@ -9,40 +9,11 @@ import type { JWK } from 'jose';
 import { TollgateError, isTollgateError } from '../errors.js';
 import type { ExternalAlgorithm, IssuerPreset, MappingRule, TrustedIssuer } from '../federation/model.js';
 import type { ClientAuthMethod, ServiceAccount } from '../oauth/model.js';
-import type { ChangeRecord, Page, PageRequest } from './admin.js';
+import type { ChangeRecord, Page } from './admin-ports.js';
+import type { ServiceAccountStore, ServiceStores, TrustedIssuerStore, WriteOutcome } from './services-ports.js';
 import { KV_TRUSTED_ISSUERS_VERSION, SERVICES_SQL as SQL } from './services-sql.js';
 
-export type WriteOutcome = { committed: true } | { committed: false };
-
-export interface ServiceAccountStore {
-  get(id: string): Promise<ServiceAccount | null>;
-  page(page: PageRequest): Promise<Page<ServiceAccount>>;
-  /** Committed only when the id is free. */
-  create(account: ServiceAccount, audit: ChangeRecord): Promise<WriteOutcome>;
-  /** Committed only when the stored version is `expect`. */
-  update(account: ServiceAccount, expect: number, audit: ChangeRecord): Promise<WriteOutcome>;
-  remove(id: string, expect: number, audit: ChangeRecord): Promise<WriteOutcome>;
-}
-
-export interface TrustedIssuerStore {
-  get(id: string): Promise<TrustedIssuer | null>;
-  /** The id of the issuer registered for this `iss`, if any. */
-  idByIssuer(issuer: string): Promise<string | null>;
-  page(page: PageRequest): Promise<Page<TrustedIssuer>>;
-  /** Every issuer and the set's version, in one read (the hot path's registry). */
-  all(): Promise<{ version: string; issuers: TrustedIssuer[] }>;
-  create(issuer: TrustedIssuer, audit: ChangeRecord): Promise<WriteOutcome>;
-  update(issuer: TrustedIssuer, expect: number, audit: ChangeRecord): Promise<WriteOutcome>;
-  remove(id: string, expect: number, audit: ChangeRecord): Promise<WriteOutcome>;
-  /** The published pointer (KV) every isolate checks; `publish` after a committed write. */
-  currentVersion(): Promise<string | null>;
-  publish(version: string): Promise<void>;
-}
-
-export interface ServiceStores {
-  accounts: ServiceAccountStore;
-  issuers: TrustedIssuerStore;
-}
+export type { ServiceAccountStore, ServiceStores, TrustedIssuerStore, WriteOutcome } from './services-ports.js';
 
 export interface D1ServiceStoreBindings {
   DB: D1Database;

@@ -22,12 +22,14 @@ import { registerAudit } from './routes/audit.js';
 import { registerDecisions } from './routes/decisions.js';
 import { registerPolicy } from './routes/policy.js';
 import { registerSessions } from './routes/sessions.js';
+import { registerServiceAccounts } from './routes/service-accounts.js';
+import { registerTrustedIssuers } from './routes/trusted-issuers.js';
 
 /** Largest accepted request body (a whole-policy import included). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Every route module of the admin API, in registration order. */
-const ROUTE_MODULES: ((api: AdminApi) => void)[] = [registerConfigResources, registerSessions, registerAudit, registerDecisions, registerPolicy];
+const ROUTE_MODULES: ((api: AdminApi) => void)[] = [registerConfigResources, registerSessions, registerAudit, registerDecisions, registerPolicy, registerServiceAccounts, registerTrustedIssuers];
 
 const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
