@@ -297,3 +297,9 @@ describe('changes reach the hot path', () => {
 });
 
 it('ADMIN base is the origin’s /admin/v1', () => expect(ADMIN).toBe(`${GATEWAY_ORIGIN}/admin/v1`));
+
+it('an unknown query parameter is a 400 naming it (a misspelt filter must not list everything)', async () => {
+  const p = await expectProblem(await call('GET', '/bindings?role=billing-user'), 400, 'bad-request');
+  expect(p.errors?.[0]).toMatchObject({ in: 'query', pointer: '/role' });
+  await expectProblem(await call('GET', '/sessions?user=x'), 400, 'bad-request');
+});

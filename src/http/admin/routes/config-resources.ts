@@ -139,7 +139,8 @@ function register(api: AdminApi, spec: ResourceSpec): void {
       description: `${spec.description} Ordered by id; cursor pages.`,
       security: SECURITY,
       middleware: [requirePermission('auditor')] as const,
-      request: { query: z.object({ ...pageQuery, ...(spec.listQuery ?? {}) }) },
+      // Strict: a misspelt filter (?role=…) is a 400, not an unfiltered list.
+      request: { query: z.strictObject({ ...pageQuery, ...(spec.listQuery ?? {}) }) },
       responses: {
         200: { description: `A page of ${many}`, content: { 'application/json': { schema: pageSchema(spec.pageName, spec.item) } } },
         ...problemResponses(...COMMON_PROBLEMS),

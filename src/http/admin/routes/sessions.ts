@@ -56,7 +56,7 @@ export function registerSessions(api: AdminApi): void {
       security: SECURITY,
       middleware: [requirePermission('auditor')] as const,
       request: {
-        query: z.object({
+        query: z.strictObject({
           ...pageQuery,
           subject: Subject.optional().openapi({ param: { name: 'subject', in: 'query' } }),
           active: z.enum(['true', 'false']).optional().openapi({ param: { name: 'active', in: 'query' }, description: 'true: only sessions neither revoked nor expired' }),
