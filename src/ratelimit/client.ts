@@ -1,5 +1,5 @@
 /** The callers' view of the ClientLimiter Durable Object (one object per client id). */
-import { sha256b64url } from '../auth/index.js';
+import { sha256b64url } from '../auth/digest.js';
 import { TollgateError } from '../errors.js';
 import type { ClientLimiter, TakeResult } from './limiter.js';
 
