@@ -12,3 +12,4 @@ export { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 export * from './admin.js';
 export * from './services.js';
 export { KV_TRUSTED_ISSUERS_VERSION, SERVICES_SQL } from './services-sql.js';
+export { createMemoryAdminStore, type MemoryAdminStore, type MemoryAdminStoreOptions } from './admin-memory.js';
