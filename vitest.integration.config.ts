@@ -24,6 +24,9 @@ export default defineConfig({
           POLICY_REFRESH_SECONDS: '0',
           TEST_UPSTREAM_URL: inject('upstreamUrl'),
           TEST_DEAD_URL: inject('deadUrl'),
+          TEST_ISSUERS_URL: inject('issuersUrl'),
+          // Trusted issuers in the suite are on 127.0.0.1 (test/integration/node/fake-issuer.ts).
+          ALLOW_INSECURE_ISSUERS: 'loopback',
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL('./infra/migrations', import.meta.url))),
         },
       },

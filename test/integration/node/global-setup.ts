@@ -10,6 +10,7 @@ import { startIdp } from '../../../scripts/idp/index.js';
 import { freePort } from '../../../scripts/lib/net.js';
 import { generateSigningJwk } from '../../../src/token/index.js';
 import { startUpstream } from './upstream.js';
+import { startFakeIssuers } from './fake-issuer.js';
 import { GATEWAY_ORIGIN } from '../support/constants.js';
 
 
@@ -30,6 +31,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log: () => {},
   });
   const upstream = await startUpstream();
+  // External token issuers (workload identity federation tests), on loopback.
+  const issuers = await startFakeIssuers();
   // A port that nothing listens on: connection refused → 502.
   const deadPort = await freePort('127.0.0.1');
 
@@ -43,9 +46,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('signingKid', 'test-active');
   project.provide('upstreamUrl', upstream.url);
   project.provide('deadUrl', `http://127.0.0.1:${deadPort}`);
+  project.provide('issuersUrl', issuers.url);
 
   return async () => {
     await upstream.close();
+    await issuers.close();
     await idp.close();
   };
 }

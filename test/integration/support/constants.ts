@@ -18,5 +18,7 @@ declare module 'vitest' {
     signingKid: string;
     upstreamUrl: string;
     deadUrl: string;
+    /** Fake external token issuers (test/integration/node/fake-issuer.ts). */
+    issuersUrl: string;
   }
 }

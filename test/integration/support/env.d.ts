@@ -4,5 +4,6 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
     TEST_UPSTREAM_URL: string;
     TEST_DEAD_URL: string;
+    TEST_ISSUERS_URL: string;
   }
 }
