@@ -68,7 +68,7 @@ describe('a change always has its record', () => {
 
 describe('a refused write leaves neither change nor record', () => {
   it.each([
-    ['stale If-Match (412)', async () => call('PUT', '/roles/tg-auditor', { body: { permissions: [] }, ifMatch: '"99999"' }), 412],
+    ['stale If-Match (412)', async () => call('PUT', '/roles/tg-auditor', { body: { permissions: [], grants: [] }, ifMatch: '"99999"' }), 412],
     ['no If-Match (428)', async () => call('DELETE', '/roles/tg-auditor'), 428],
     ['compile() refuses (422)', async () => call('POST', '/bindings', { body: { subject: { kind: 'group', value: 'g' }, role_id: 'nope' } }), 422],
     ['id taken (409)', async () => call('POST', '/roles', { body: { id: 'tg-admin' } }), 409],
@@ -121,7 +121,7 @@ describe('concurrent writes', () => {
     const etag = created.headers.get('etag')!;
     const recs = (await changeRecords()).length;
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => call('PUT', '/roles/contended', { body: { description: `writer ${i}` }, ifMatch: etag })),
+      Array.from({ length: 6 }, (_, i) => call('PUT', '/roles/contended', { body: { description: `writer ${i}`, permissions: [], grants: [] }, ifMatch: etag })),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 412, 412, 412, 412, 412]);

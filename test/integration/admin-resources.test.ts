@@ -133,9 +133,16 @@ describe('roles', () => {
     expect((await call('GET', '/roles/bound')).status).toBe(200);
   });
 
+  it('a PUT replaces the role, so permissions and grants are required (no accidental wipe)', async () => {
+    const r = await created(await call('POST', '/roles', { body: { id: 'keep', permissions: ['auditor'] } }));
+    const p = await expectProblem(await call('PUT', '/roles/keep', { body: { description: 'only this' }, ifMatch: r.etag }), 400, 'bad-request');
+    expect(p.errors?.map((e) => e.pointer).sort()).toEqual(['/grants', '/permissions']);
+    expect(((await (await call('GET', '/roles/keep')).json()) as { permissions: string[] }).permissions).toEqual(['auditor']);
+  });
+
   it('the body id must match the path id', async () => {
     const r = await created(await call('POST', '/roles', { body: { id: 'same' } }));
-    const p = await expectProblem(await call('PUT', '/roles/same', { body: { id: 'other' }, ifMatch: r.etag }), 400, 'bad-request');
+    const p = await expectProblem(await call('PUT', '/roles/same', { body: { id: 'other', permissions: [], grants: [] }, ifMatch: r.etag }), 400, 'bad-request');
     expect(p.errors?.[0]).toMatchObject({ in: 'body', pointer: '/id' });
   });
 

@@ -70,7 +70,15 @@ const roleFields = {
 };
 
 export const RoleCreate = z.strictObject({ id: Id, ...roleFields }).openapi('RoleCreate');
-export const RoleUpdate = z.strictObject({ id: Id.optional().openapi({ description: 'If present, must equal the id in the path' }), ...roleFields }).openapi('RoleUpdate');
+// A PUT replaces the role: `permissions` and `grants` are required, so `{"description": …}` cannot wipe them by accident.
+export const RoleUpdate = z
+  .strictObject({
+    id: Id.optional().openapi({ description: 'If present, must equal the id in the path' }),
+    description: roleFields.description,
+    permissions: z.array(Permission).max(2),
+    grants: z.array(Grant).max(256),
+  })
+  .openapi('RoleUpdate');
 export const Role = z
   .object({ id: Id, description: z.string(), permissions: z.array(Permission), grants: z.array(Grant), version: z.int() })
   .openapi('Role');
