@@ -21,6 +21,7 @@ import { startDemoApp, type RunningDemoApp } from './demo-app/index.js';
 import { DEMO_USERS, startIdp, type DemoUser, type IdpLogEvent, type RunningIdp } from './idp/index.js';
 import { assertPortFree, freePort, waitForOk } from './lib/net.js';
 import { startChild, type Child } from './lib/processes.js';
+import { demoServiceCredentials, demoServiceSql } from './lib/demo-service.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // wrangler's bin/wrangler.js is itself a wrapper: it spawns wrangler-dist/cli.js
@@ -87,6 +88,8 @@ export interface StackInfo {
   pids: { stack: number; gateway: number; guards: Record<string, number> };
   /** The demo admin access token's file (the token itself is not in stack.json) and expiry (epoch s). */
   adminToken: { file: string; expiresAt: number; subject: string };
+  /** The demo service account: its credentials file (the secret is not in stack.json) and token endpoint. */
+  demoService: { file: string; clientId: string; tokenEndpoint: string };
   startedAt: string;
   readyMs: number;
   /** Milliseconds from the start at which each phase finished. */
@@ -96,6 +99,8 @@ export interface StackInfo {
 export interface Stack extends StackInfo {
   /** The demo admin access token (also in `adminToken.file`). */
   demoAdminToken: string;
+  /** The demo service account's client secret (also in `demoService.file`). */
+  demoServiceSecret: string;
   /** Stop everything this stack started (by pid) and wait for it. Idempotent. */
   close(): Promise<void>;
 }
@@ -182,7 +187,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     writeGatewayEnv(join(dir, 'gateway.env'), { origin, issuer: idp.issuer, secrets });
     const seedFile = join(dir, 'seed.sql');
-    writeFileSync(seedFile, seedSql(gatewayPort, endpoints));
+    const demoService = demoServiceCredentials(join(dir, 'demo-service.json'), origin, `http://${workloadHost('inventory', gatewayPort)}/`);
+    writeFileSync(seedFile, seedSql(gatewayPort, endpoints) + demoServiceSql(demoService, 'inventory-user'));
     const persist = join(dir, 'wrangler');
     await runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], join(logs, 'd1.log'), 'd1 migrations');
     mark('d1-migrations');
@@ -252,12 +258,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logs,
       pids: { stack: process.pid, gateway: gateway.pid, guards: Object.fromEntries(WORKLOADS.map((w) => [w.id, guards[w.id].pid])) },
       adminToken: { file: adminToken.file, expiresAt: adminToken.expiresAt, subject: adminToken.subject },
+      demoService: { file: demoService.file, clientId: demoService.clientId, tokenEndpoint: demoService.tokenEndpoint },
       startedAt: new Date(t0).toISOString(),
       readyMs: Date.now() - t0,
       phases,
     };
     writeFileSync(join(dir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`);
-    return { ...info, demoAdminToken: adminToken.token, close };
+    return { ...info, demoAdminToken: adminToken.token, demoServiceSecret: demoService.clientSecret, close };
   } catch (err) {
     await close();
     throw err;
@@ -361,6 +368,8 @@ function writeGatewayEnv(file: string, c: { origin: string; issuer: string; secr
     SESSION_SECRET: c.secrets.sessionSecret,
     SIGNING_KEYS: JSON.stringify(c.secrets.signingJwks),
     SIGNING_KID: String(c.secrets.signingJwks.keys[0]?.kid ?? ''),
+    // Trusted issuers on loopback (the demo IdP) may be registered in the demo; never in production.
+    ALLOW_INSECURE_ISSUERS: 'loopback',
   };
   // dotenv: single quotes keep the JSON's double quotes literal.
   const body = Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n');

@@ -16,8 +16,8 @@
  */
 import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import { publicKeys } from '../federation/index.js';
-import type { ClientLimiterClient } from '../ratelimit/client.js';
-import type { ServiceAccountStore } from '../store/services.js';
+import type { ClientLimiterClient } from '../ratelimit/ports.js';
+import type { ServiceAccountStore } from '../store/services-ports.js';
 import { oauthError } from './errors.js';
 import type { OAuthForm } from './form.js';
 import { SERVICE_ID, type ClientAuthMethod, type ServiceAccount } from './model.js';

@@ -1,9 +1,9 @@
 /** Everything the token endpoint, introspection, the bearer path and the admin routes of service identity share. */
 import { createIssuerRegistry, type FetchLike, type IssuerRegistry, type UrlPolicy } from '../federation/index.js';
 import type { Clock, Logger } from '../platform/index.js';
-import type { ClientLimiterClient } from '../ratelimit/client.js';
+import type { ClientLimiterClient } from '../ratelimit/ports.js';
 import type { PrincipalStatus } from '../revocation/principals.js';
-import type { ServiceStores } from '../store/services.js';
+import type { ServiceStores } from '../store/services-ports.js';
 import type { OAuthConfig } from './config.js';
 
 export interface OAuthService {

@@ -1,14 +1,10 @@
 /** The callers' view of the ClientLimiter Durable Object (one object per client id). */
 import { sha256b64url } from '../auth/digest.js';
 import { TollgateError } from '../errors.js';
-import type { ClientLimiter, TakeResult } from './limiter.js';
+import type { ClientLimiter } from './limiter.js';
+import type { ClientLimiterClient } from './ports.js';
 
-export interface ClientLimiterClient {
-  /** Spend one of `limit` requests per `periodSeconds` for `clientId`. Throws TollgateError('internal') when the limiter cannot be asked. */
-  take(clientId: string, limit: number, periodSeconds?: number): Promise<TakeResult>;
-  /** Single use of `id` (an assertion jti) for `clientId` until `untilEpochSeconds`. */
-  useOnce(clientId: string, id: string, untilEpochSeconds: number): Promise<boolean>;
-}
+export type { ClientLimiterClient } from './ports.js';
 
 export function limiterClient(namespace: DurableObjectNamespace<ClientLimiter>): ClientLimiterClient {
   const stub = (clientId: string) => namespace.get(namespace.idFromName(`client:${clientId}`));

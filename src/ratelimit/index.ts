@@ -2,7 +2,8 @@
  * Per-client rate limits and single-use ids, strongly consistent through the
  * ClientLimiter Durable Object (DESIGN §7). `gcra` is the pure algorithm.
  */
-export { ClientLimiter, type TakeResult } from './limiter.js';
-export { limiterClient, type ClientLimiterClient } from './client.js';
+export { ClientLimiter } from './limiter.js';
+export { limiterClient } from './client.js';
+export type { ClientLimiterClient, TakeResult } from './ports.js';
 export { gcra, type Verdict } from './gcra.js';
 export { memoryLimiter } from './memory.js';

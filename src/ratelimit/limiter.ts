@@ -15,7 +15,7 @@ import { gcra } from './gcra.js';
 const KEY = /^[A-Za-z0-9._~:@/+=-]{1,256}$/;
 const PURGE_EVERY_MS = 3600_000;
 
-export type TakeResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+import type { TakeResult } from './ports.js';
 
 export class ClientLimiter extends DurableObject {
   private readonly sql: SqlStorage;

@@ -1,6 +1,6 @@
 /** In-memory ClientLimiterClient for Node unit tests and benchmarks (one process: its counters are exact there). */
 import type { Clock } from '../platform/index.js';
-import type { ClientLimiterClient } from './client.js';
+import type { ClientLimiterClient } from './ports.js';
 import { gcra } from './gcra.js';
 
 export function memoryLimiter(clock: Clock): ClientLimiterClient {

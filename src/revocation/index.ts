@@ -13,12 +13,12 @@ import { TollgateError } from '../errors.js';
 import type { Clock } from '../platform/index.js';
 import { REVOCATION_SHARDS, revocationShardName } from '../store/index.js';
 import type { RevocationLedger } from './ledger.js';
+import type { PrincipalLedgerClient } from './principals.js';
 
 export { RevocationLedger } from './ledger.js';
 export {
   createPrincipalStatus,
   memoryPrincipalLedger,
-  principalLedgerClient,
   type PrincipalLedgerClient,
   type PrincipalState,
   type PrincipalStatus,
@@ -106,6 +106,20 @@ export function createRevocationChecker(options: RevocationCheckerOptions): Revo
         throw new TollgateError('internal', 'revocation failed', { cause });
       }
       remember(sid, true, expiresAt * 1000);
+    },
+  };
+}
+
+/** Service principals' state in the same ledger shards (keyed `service:<id>`; src/revocation/principals.ts). */
+export function principalLedgerClient(namespace: DurableObjectNamespace<RevocationLedger>): PrincipalLedgerClient {
+  const stub = (subject: string) => namespace.get(namespace.idFromName(revocationShardName(revocationShard(subject))));
+  return {
+    async setPrincipal(subject, disabled, notBefore) {
+      await stub(subject).setPrincipal(subject, disabled, notBefore);
+    },
+    async principal(subject) {
+      const s = await stub(subject).principal(subject);
+      return { disabled: s.disabled === true, notBefore: Number(s.notBefore) };
     },
   };
 }

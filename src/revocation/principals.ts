@@ -9,23 +9,13 @@
  * - the isolate that changes a state knows it at once;
  * - any error asking the ledger throws: the caller refuses (fail closed).
  *
+ * (Runtime-neutral: the Durable Object client is `principalLedgerClient` in index.ts.)
+ *
  * A token is usable when the principal is not disabled and the token's `iat`
  * is not before the principal's not-before time.
  */
 import { TollgateError } from '../errors.js';
 import type { Clock } from '../platform/index.js';
-import { REVOCATION_SHARDS, revocationShardName } from '../store/keys.js';
-import type { RevocationLedger } from './ledger.js';
-
-/** The same FNV-1a sharding as session ids (index.ts), repeated so this file loads in Node without the DO class. */
-function shardOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h % REVOCATION_SHARDS;
-}
 
 export interface PrincipalState {
   disabled: boolean;
@@ -37,19 +27,6 @@ export interface PrincipalState {
 export interface PrincipalLedgerClient {
   setPrincipal(subject: string, disabled: boolean, notBefore: number): Promise<void>;
   principal(subject: string): Promise<PrincipalState>;
-}
-
-export function principalLedgerClient(namespace: DurableObjectNamespace<RevocationLedger>): PrincipalLedgerClient {
-  const stub = (subject: string) => namespace.get(namespace.idFromName(revocationShardName(shardOf(subject))));
-  return {
-    async setPrincipal(subject, disabled, notBefore) {
-      await stub(subject).setPrincipal(subject, disabled, notBefore);
-    },
-    async principal(subject) {
-      const s = await stub(subject).principal(subject);
-      return { disabled: s.disabled === true, notBefore: Number(s.notBefore) };
-    },
-  };
 }
 
 export interface PrincipalStatus {

@@ -6,7 +6,6 @@
  * refetch cooldown.
  */
 import { env } from 'cloudflare:workers';
-import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway } from '../../functions/gateway.js';
@@ -70,7 +69,9 @@ describe('external tokens as bearer tokens', () => {
     ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: gh.issuer, exp: now() + 60, ...ghClaims() })}.`],
     ['HS256 signed with the issuer’s public key', async () => {
       const input = `${b64({ alg: 'HS256', kid: 'github-1', typ: 'JWT' })}.${b64({ iss: gh.issuer, iat: now(), exp: now() + 60, ...ghClaims() })}`;
-      return `${input}.${createHmac('sha256', JSON.stringify(gh.key.jwk)).update(input).digest('base64url')}`;
+      const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(JSON.stringify(gh.key.jwk)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input)));
+      return `${input}.${btoa(String.fromCharCode(...sig)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
     }],
     ['a Tollgate assertion typ', () => gh.sign(ghClaims(), { typ: 'tollgate-assertion+jwt' })],
   ])('refuses %s (401)', async (_n, make) => {

@@ -89,7 +89,8 @@ describe('POST /oauth/token', () => {
   });
 
   it('bad client → 401 invalid_client with WWW-Authenticate', async () => {
-    for (const headers of [{ authorization: basic(svc.id, `tgs_${'x'.repeat(43)}`) }, { authorization: basic('nobody', 'x') }, {}]) {
+    const attempts: Record<string, string>[] = [{ authorization: basic(svc.id, `tgs_${'x'.repeat(43)}`) }, { authorization: basic('nobody', 'x') }, {}];
+    for (const headers of attempts) {
       const res = await tokenRequest({ grant_type: 'client_credentials' }, headers);
       await oauthError(res, 401, 'invalid_client');
       expect(res.headers.get('www-authenticate')).toBe('Basic realm="tollgate"');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mapClaims, rulesProblem, starMatch } from '../../../src/federation/mapping.js';
+import type { MappingRule } from '../../../src/federation/model.js';
 
 describe('starMatch', () => {
   it.each([
@@ -22,7 +23,7 @@ describe('starMatch', () => {
 });
 
 describe('mapping rules', () => {
-  const github = [
+  const github: MappingRule[] = [
     { service: 'deployer', claims: { repository: 'octo-org/deploy', ref: 'refs/heads/main' } },
     { service: 'ci', claims: { repository: 'octo-org/*' } },
   ];

@@ -12,7 +12,7 @@ import { compile, type PolicyDocument } from '../../../src/policy/index.js';
 import { cryptoRandom, fixedClock, silentLogger } from '../../../src/platform/index.js';
 import { memoryLimiter } from '../../../src/ratelimit/memory.js';
 import { createPrincipalStatus, memoryPrincipalLedger } from '../../../src/revocation/principals.js';
-import { createMemoryServiceStores } from '../../../src/store/services.js';
+import { createMemoryServiceStores } from '../../../src/store/services-memory.js';
 import { generateSigningJwk, loadKeyRing, type KeyRing } from '../../../src/token/index.js';
 
 export const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
