@@ -82,7 +82,8 @@ import { buildGateway } from ${JSON.stringify(abs('functions/gateway.ts'))};
 import { ${sink.includes('direct') ? 'directAuditSink' : 'nullAuditSink'} } from ${JSON.stringify(abs('src/audit/index.ts'))};
 import { createD1AuditStore } from ${JSON.stringify(abs('src/audit/d1.ts'))};
 import { consoleLogger } from ${JSON.stringify(abs('src/platform/index.ts'))};
-export { RevocationLedger } from ${JSON.stringify(abs('functions/gateway.ts'))};
+// Every Durable Object class the Worker declares (the deployed entry's named exports).
+export * from ${JSON.stringify(abs('functions/gateway.ts'))};
 let current;
 export default {
   async fetch(request, env, ctx) {

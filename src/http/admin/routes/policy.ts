@@ -161,8 +161,9 @@ export function registerPolicy(api: AdminApi): void {
     }),
     async (c) => {
       const dryRun = (c.req.valid('query' as never) as { dry_run?: string }).dry_run === 'true';
-      const body = checkedDocument(c, c.req.valid('json' as never) as PolicyImport);
+      // 428 before 422, as for every other write: the precondition is checked before the content.
       const ifMatch = dryRun && c.req.header('if-match') === undefined ? null : ifMatchVersions(c);
+      const body = checkedDocument(c, c.req.valid('json' as never) as PolicyImport);
       const store = rcOf(c).deps.admin.store;
       const stale = () => new TollgateError('precondition-failed', 'the policy has changed since it was read (If-Match does not match its ETag); export it again');
       const candidate = contentOfDocument(body);
