@@ -29,6 +29,7 @@ import { runWrk, startNodeReady, waitForLine, wrkErrors, type Proc, type WrkSumm
 import { signIn } from './lib/signin.js';
 import { WRANGLER_NODE_ARGS, wranglerDev, wranglerEnv } from './lib/wrangler.js';
 import { bundleWorker, envFileVars, gatewayOptions, passthroughOptions, tomlVars } from './lib/worker-config.js';
+import { profileWorkerd, type WorkerdProfile } from './lib/workerd-profile.js';
 
 /** Wait until nothing listens on 127.0.0.1:port (a stopped wrangler's workerd may take a moment). */
 async function waitPortFree(port: number, timeoutMs = 15_000): Promise<void> {
@@ -47,6 +48,7 @@ const PASS_PORT = Number(process.env.E2E_PASS_PORT ?? 8898);
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? 2);
 const SECONDS = Number(process.env.E2E_SECONDS ?? 3);
 const DEV_SECONDS = Number(process.env.E2E_DEV_SECONDS ?? 3);
+const PROFILE = process.env.E2E_PROFILE === '1';
 const THREADS = 2;
 const CONNS = 32;
 const PATH = '/api/bench';
@@ -163,7 +165,11 @@ try {
   await waitPortFree(GATEWAY_PORT);
   await waitPortFree(PASS_PORT);
   const vars = { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...envFileVars(join(dir, 'gateway.env')) };
-  writeFileSync(join(dir, 'mf-gateway.json'), JSON.stringify(gatewayOptions({ scriptPath: gatewayBundle, port: GATEWAY_PORT, vars, persist: join(dir, 'wrangler') })));
+  const inspectorPort = PROFILE ? await freePortNumber() : undefined;
+  writeFileSync(join(dir, 'mf-gateway.json'), JSON.stringify({
+    ...gatewayOptions({ scriptPath: gatewayBundle, port: GATEWAY_PORT, vars, persist: join(dir, 'wrangler') }),
+    ...(inspectorPort ? { inspectorPort } : {}),
+  }));
   writeFileSync(join(dir, 'mf-pass.json'), JSON.stringify(passthroughOptions({ scriptPath: passBundle, port: PASS_PORT, upstream: `http://127.0.0.1:${app.port}` })));
   const [gwMf, passMf] = await Promise.all([
     startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-gateway.json'), MF_LOG: join(RAW_DIR, 'e2e-gateway-mf.log') }),
@@ -178,6 +184,13 @@ try {
   ];
   await measure(mfTargets, ROUNDS, SECONDS);
   const targets = [...mfTargets, ...devTargets];
+
+  // Optional (E2E_PROFILE=1): the gateway's CPU profile inside workerd, through its inspector, under the full-chain load.
+  let workerdProfile: WorkerdProfile | undefined;
+  if (inspectorPort) {
+    workerdProfile = await profileWorkerd(inspectorPort, async () => void (await wrk(mfTargets[3]!, 3)));
+    process.stderr.write(`e2e: workerd profile (${workerdProfile.samples} samples), inclusive:\n${workerdProfile.inclusive.slice(0, 30).map((x) => `  ${x.inclPct.toFixed(1).padStart(5)}%  ${x.fn}`).join('\n')}\nself:\n${workerdProfile.top.slice(0, 20).map((x) => `  ${x.selfPct.toFixed(1).padStart(5)}%  ${x.fn}`).join('\n')}\n`);
+  }
 
   const agg = Object.fromEntries(targets.map((t) => {
     const xs = runs[t.id]!;
@@ -231,6 +244,7 @@ try {
       wrk: `-t${THREADS} -c${CONNS}; workerd targets ${ROUNDS} interleaved rounds of ${SECONDS} s (medians), wrangler dev targets 1 round of ${DEV_SECONDS} s; Host header + session cookie`,
       responseBytes: sizes,
       stackReadyMs: stackMs,
+      ...(workerdProfile ? { workerdProfile } : {}),
       runs: Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, xs.map((x) => ({ rps: round(x.rps, 0), p50Us: x.p50Us, p99Us: x.p99Us, errors: wrkErrors(x) }))])),
     },
   };

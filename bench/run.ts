@@ -82,8 +82,12 @@ const summary = {
 writeFileSync(latestFile, `${JSON.stringify(summary, null, 2)}\n`);
 
 const rows = ORDER.flatMap((b) => results[b]?.rows ?? []);
-console.log(`\nTollgate benchmarks — ${m.nproc} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}, load ${m.loadavg1} at start`);
+const headline = `Tollgate benchmarks — ${m.nproc} × ${m.cpu}, ${m.memGiB} GiB, Node ${m.node}, load ${m.loadavg1} at start`;
+console.log(`\n${headline}`);
 console.log(formatTable(rows));
+// The same table as Markdown (README and docs/performance.md quote it), with when each benchmark ran.
+const when = ORDER.filter((b) => results[b]).map((b) => `${b} ${results[b]!.startedAt.slice(0, 16).replace('T', ' ')} UTC (${results[b]!.seconds} s)`).join('; ');
+writeFileSync(join(RESULTS, 'latest.md'), `${headline}\n\n${formatTable(rows)}\n\nRuns: ${when}.\n`);
 for (const b of ORDER) if (results[b] && !selected.includes(b)) console.log(`(${b}: from an earlier run, ${results[b]!.startedAt})`);
 console.log(`\nJSON: ${latestFile}`);
 if (failures.length) {
