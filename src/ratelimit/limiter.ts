@@ -19,6 +19,8 @@ import type { TakeResult } from './ports.js';
 
 export class ClientLimiter extends DurableObject {
   private readonly sql: SqlStorage;
+  /** An alarm is known to be pending: skip the storage round trip that would check it on every request. */
+  private alarmPending = false;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
@@ -53,15 +55,21 @@ export class ClientLimiter extends DurableObject {
   }
 
   private async schedulePurge(): Promise<void> {
+    if (this.alarmPending) return;
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+    this.alarmPending = true;
   }
 
   override async alarm(): Promise<void> {
+    this.alarmPending = false;
     const now = Date.now();
     this.sql.exec('DELETE FROM used WHERE until <= ?', Math.floor(now / 1000));
     // A bucket whose TAT has passed is back at its full burst: the row says nothing any more.
     this.sql.exec('DELETE FROM buckets WHERE tat <= ?', now);
     const left = this.sql.exec<{ n: number }>('SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM buckets) AS n').one().n;
-    if (Number(left) > 0) await this.ctx.storage.setAlarm(now + PURGE_EVERY_MS);
+    if (Number(left) > 0) {
+      await this.ctx.storage.setAlarm(now + PURGE_EVERY_MS);
+      this.alarmPending = true;
+    }
   }
 }
