@@ -1,0 +1,77 @@
+/**
+ * What the gateway's per-request side work costs inside workerd (not part of
+ * `npm run bench`; run `node --import tsx bench/workerd-ablation.ts`, ~2 min).
+ * The deployable bundle is wrapped by a module that swaps one thing — console
+ * output off, the audit queue's send a no-op, or both — and each variant is
+ * run on Miniflare/workerd against the same state and session as bench/e2e.ts
+ * (gateway → app), wrk -t2 -c32, rounds interleaved. Dependency swaps only: no
+ * gateway code changes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, type Stack } from '../scripts/stack.js';
+import { median, round } from './lib/measure.js';
+import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
+import { runWrk, startNodeReady, wrkErrors, type Proc } from './lib/proc.js';
+import { signIn } from './lib/signin.js';
+import { WRANGLER_NODE_ARGS, wranglerEnv } from './lib/wrangler.js';
+import { bundleWorker, envFileVars, gatewayOptions, tomlVars } from './lib/worker-config.js';
+
+const PORT = 8897;
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-ablation-'));
+mkdirSync(RAW_DIR, { recursive: true });
+const procs: Proc[] = [];
+let stack: Stack | undefined;
+
+const WRAPPERS: Record<string, string> = {
+  base: `export * from './gateway.js'; export { default } from './gateway.js';`,
+  'no console output': `import gw from './gateway.js'; export * from './gateway.js';
+const quiet = () => {}; console.log = quiet; console.warn = quiet;
+export default gw;`,
+  'no audit send': `import gw from './gateway.js'; export * from './gateway.js';
+let patched; const noAudit = { send: async () => {}, sendBatch: async () => {} };
+export default { ...gw, fetch(request, env, ctx) { if (!patched || patched.base !== env) patched = { base: env, env: { ...env, AUDIT: noAudit } }; return gw.fetch(request, patched.env, ctx); } };`,
+  'neither': `import gw from './gateway.js'; export * from './gateway.js';
+const quiet = () => {}; console.log = quiet; console.warn = quiet;
+let patched; const noAudit = { send: async () => {}, sendBatch: async () => {} };
+export default { ...gw, fetch(request, env, ctx) { if (!patched || patched.base !== env) patched = { base: env, env: { ...env, AUDIT: noAudit } }; return gw.fetch(request, patched.env, ctx); } };`,
+};
+
+try {
+  const app = await startNodeReady('app', join(BENCH_DIR, 'guard', 'app.ts'), {});
+  procs.push(app);
+  const bundleDir = join(dir, 'bundle');
+  bundleWorker(join(REPO_ROOT, 'wrangler.toml'), bundleDir);
+  stack = await startStack({ dir, gatewayPort: PORT, idpPort: 9497 });
+  const billing = stack.workloads.find((w) => w.id === 'billing')!;
+  execFileSync(process.execPath, [...WRANGLER_NODE_ARGS, 'd1', 'execute', 'DB', '--local', '--persist-to', join(dir, 'wrangler'), '--command', `UPDATE endpoints SET url = 'http://127.0.0.1:${app.port}' WHERE workload_id = 'billing';`], { cwd: REPO_ROOT, env: wranglerEnv(), stdio: 'ignore' });
+  const admin = stack.users.find((u) => u.username === 'admin')!;
+  const { cookie } = await signIn(billing.url, admin.username, admin.password);
+  process.kill(stack.pids.gateway, 'SIGTERM');
+  await new Promise((r) => setTimeout(r, 2500));
+  const vars = { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...envFileVars(join(dir, 'gateway.env')) };
+  const results: Record<string, number[]> = {};
+  for (let round_ = 0; round_ < 2; round_++) {
+    for (const [name, source] of Object.entries(WRAPPERS)) {
+      const entry = join(bundleDir, `entry-${Object.keys(WRAPPERS).indexOf(name)}.js`);
+      writeFileSync(entry, source);
+      const opts = join(dir, 'mf.json');
+      writeFileSync(opts, JSON.stringify({ ...gatewayOptions({ scriptPath: entry, port: PORT, vars, persist: join(dir, 'wrangler') }), modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }] }));
+      const gw = await startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: opts, MF_LOG: join(RAW_DIR, 'ablation-gateway.log') });
+      const args = ['-t2', '-c32', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), '-H', `Host: ${billing.host}`, '-H', `Cookie: ${cookie}`, `http://127.0.0.1:${PORT}/api/bench`];
+      await runWrk(['-d1s', ...args]);
+      const s = await runWrk(['-d4s', ...args]);
+      await gw.stop();
+      (results[name] ??= []).push(s.rps);
+      process.stderr.write(`ablation: ${name}: ${s.rps.toFixed(0)} req/s, p50 ${(s.p50Us / 1000).toFixed(1)} ms, errors ${wrkErrors(s)}\n`);
+    }
+  }
+  const base = median(results.base!);
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: round(median(v), 0), vsBase: round(median(v) / base, 2), runs: v.map((x) => round(x, 0)) }])), null, 2));
+} finally {
+  await Promise.allSettled(procs.map((p) => p.stop()));
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+}
