@@ -7,7 +7,8 @@ import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditorToken, call, changeRecords, expectProblem, seedAdminRoles } from './support/admin.js';
-import { basic, clientToken, createAccount, tokenRequest } from './support/services.js';
+import { GATEWAY_ORIGIN } from './support/constants.js';
+import { basic, bind, clientToken, createAccount, tokenRequest } from './support/services.js';
 
 beforeAll(seedAdminRoles);
 
@@ -122,6 +123,18 @@ describe('service accounts (admin API)', () => {
     await expectProblem(await call('GET', '/service-accounts/svc-perm'), 404, 'not-found');
     const m = await call('PATCH', '/service-accounts/svc-perm', { body: {} });
     expect(m.status).toBe(405);
+  });
+
+  it('a service holding an admin permission gets an admin API token; disabling the account stops it at once', async () => {
+    const ops = await createAccount('svc-ops');
+    await bind('svc-ops', 'tg-auditor');
+    const t = await clientToken(ops, { resource: `${GATEWAY_ORIGIN}/admin/v1` });
+    expect((await call('GET', '/roles', { token: t })).status).toBe(200);
+    await expectProblem(await call('POST', '/service-accounts', { token: t, body: { id: 'svc-nope' } }), 403, 'forbidden');
+    const nobody = await createAccount('svc-nobody');
+    expect((await tokenRequest({ grant_type: 'client_credentials', resource: `${GATEWAY_ORIGIN}/admin/v1` }, { authorization: basic(nobody.id, nobody.secret) })).status).toBe(400);
+    expect((await call('PUT', '/service-accounts/svc-ops', { body: { disabled: true }, ifMatch: ops.etag })).status).toBe(200);
+    await expectProblem(await call('GET', '/roles', { token: t }), 401, 'unauthenticated');
   });
 
   it('the OpenAPI document describes the new resources', async () => {

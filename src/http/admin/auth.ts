@@ -76,6 +76,10 @@ async function authenticate(rc: RequestContext): Promise<Authenticated> {
       audience: adminAudience(deps.config.origin),
       now: deps.clock.now(),
     });
+    // A service's token (docs/services.md) dies with the service account: the RevocationLedger decides.
+    if (claims.sub.startsWith('service:') && !(await deps.oauth?.principals.usable(claims.sub, claims.iat))) {
+      throw new TollgateError('unauthenticated', 'the bearer token is not valid', { reasons: ['no-session'] });
+    }
     const subject = decisionSubject(claims.sub, claims.email, claims.groups);
     return {
       principal: {
