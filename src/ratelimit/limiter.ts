@@ -3,14 +3,15 @@
  * `client:<client_id>`), so its counters are strongly consistent across every
  * isolate and location (DESIGN §7: never per-isolate counters).
  *
- * - `take(bucket, limit, period)`: the client's token-endpoint budget (GCRA).
+ * - `take(bucket, limit, period)`: the client's token-endpoint budget (at most
+ *   `limit` requests in any `period` seconds: window.ts).
  * - `useOnce(id, until)`: single use of a `private_key_jwt` assertion's jti
  *   until its expiry — the first caller gets true, every later one false.
  *
  * Time is the object's own clock. An alarm purges spent entries hourly.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { gcra } from './gcra.js';
+import { slidingWindow, type WindowState } from './window.js';
 
 const KEY = /^[A-Za-z0-9._~:@/+=-]{1,256}$/;
 const PURGE_EVERY_MS = 3600_000;
@@ -25,7 +26,7 @@ export class ClientLimiter extends DurableObject {
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
     this.sql = ctx.storage.sql;
-    this.sql.exec('CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tat INTEGER NOT NULL)');
+    this.sql.exec('CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, state TEXT NOT NULL, until INTEGER NOT NULL)');
     this.sql.exec('CREATE TABLE IF NOT EXISTS used (id TEXT PRIMARY KEY, until INTEGER NOT NULL)');
   }
 
@@ -35,10 +36,17 @@ export class ClientLimiter extends DurableObject {
       return { ok: false, retryAfterSeconds: 60 };
     }
     const now = Date.now();
-    const row = this.sql.exec<{ tat: number }>('SELECT tat FROM buckets WHERE key = ?', bucket).toArray()[0];
-    const v = gcra(row ? Number(row.tat) : 0, now, limit, periodSeconds);
+    const row = this.sql.exec<{ state: string }>('SELECT state FROM windows WHERE key = ?', bucket).toArray()[0];
+    let stored: WindowState = [];
+    try {
+      stored = row ? (JSON.parse(row.state) as WindowState) : [];
+    } catch {
+      stored = [];
+    }
+    const v = slidingWindow(stored, now, limit, periodSeconds);
     if (!v.ok) return { ok: false, retryAfterSeconds: v.retryAfterSeconds };
-    this.sql.exec('INSERT INTO buckets (key, tat) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat', bucket, Math.ceil(v.tat));
+    const until = Math.floor(now / 1000) + periodSeconds;
+    this.sql.exec('INSERT INTO windows (key, state, until) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state, until = excluded.until', bucket, JSON.stringify(v.state), until);
     await this.schedulePurge();
     return { ok: true, remaining: v.remaining };
   }
@@ -64,9 +72,9 @@ export class ClientLimiter extends DurableObject {
     this.alarmPending = false;
     const now = Date.now();
     this.sql.exec('DELETE FROM used WHERE until <= ?', Math.floor(now / 1000));
-    // A bucket whose TAT has passed is back at its full burst: the row says nothing any more.
-    this.sql.exec('DELETE FROM buckets WHERE tat <= ?', now);
-    const left = this.sql.exec<{ n: number }>('SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM buckets) AS n').one().n;
+    // A window whose last request has left it says nothing any more.
+    this.sql.exec('DELETE FROM windows WHERE until <= ?', Math.floor(now / 1000));
+    const left = this.sql.exec<{ n: number }>('SELECT (SELECT count(*) FROM used) + (SELECT count(*) FROM windows) AS n').one().n;
     if (Number(left) > 0) {
       await this.ctx.storage.setAlarm(now + PURGE_EVERY_MS);
       this.alarmPending = true;

@@ -1,16 +1,16 @@
 /** In-memory ClientLimiterClient for Node unit tests and benchmarks (one process: its counters are exact there). */
 import type { Clock } from '../platform/index.js';
 import type { ClientLimiterClient } from './ports.js';
-import { gcra } from './gcra.js';
+import { slidingWindow, type WindowState } from './window.js';
 
 export function memoryLimiter(clock: Clock): ClientLimiterClient {
-  const tats = new Map<string, number>();
+  const windows = new Map<string, WindowState>();
   const used = new Map<string, number>();
   return {
     async take(clientId, limit, periodSeconds = 60) {
-      const v = gcra(tats.get(clientId) ?? 0, clock.now(), limit, periodSeconds);
+      const v = slidingWindow(windows.get(clientId) ?? [], clock.now(), limit, periodSeconds);
       if (!v.ok) return { ok: false, retryAfterSeconds: v.retryAfterSeconds };
-      tats.set(clientId, v.tat);
+      windows.set(clientId, v.state);
       return { ok: true, remaining: v.remaining };
     },
     async useOnce(clientId, id, until) {

@@ -245,9 +245,11 @@ describe('rate limit', () => {
     for (let i = 0; i < 3; i++) await w.token(CC, basic('svc-a', s));
     const r = await refused(w.token(CC, basic('svc-a', s)));
     expect(r).toMatchObject({ code: 'temporarily_unavailable', status: 'rate-limited' });
-    expect(r.err.details.retryAfter).toBe(20);
+    expect(r.err.details.retryAfter).toBe(60);
     await w.token(CC, basic('svc-b', b));
-    w.clock.advance(20_000);
+    w.clock.advance(30_000);
+    expect((await refused(w.token(CC, basic('svc-a', s)))).err.details.retryAfter).toBe(30);
+    w.clock.advance(30_000);
     await w.token(CC, basic('svc-a', s));
   });
 
