@@ -5,6 +5,8 @@
  * that sends one pre-minted, never reused assertion per request (single use).
  * Plus the replay cache's memory at a sustained 10,000 distinct assertions/s
  * over the TTL (simulated clock). Goal: guard ≥ 0.8× the bare proxy.
+ * GUARD_PROTOTYPE=1 adds a third target: the same guard with verification
+ * dispatched synchronously through node:crypto (bench/guard/sync-verify.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,8 +23,9 @@ const ISSUER = 'http://127.0.0.1:8787';
 const AUDIENCE = 'bench';
 const PATH = '/bench';
 const ROUNDS = Number(process.env.GUARD_ROUNDS ?? 3);
-const SECONDS = Number(process.env.GUARD_SECONDS ?? 4);
+const SECONDS = Number(process.env.GUARD_SECONDS ?? 3);
 const CONNS = 32;
+const PROTOTYPE = process.env.GUARD_PROTOTYPE === '1';
 const THREADS = 1;
 
 const started = Date.now();
@@ -88,6 +91,12 @@ try {
   procs.push(guard);
   const bare = await startNodeReady('bare-proxy', join(HERE, 'guard', 'bare-proxy.ts'), { UPSTREAM_PORT: String(app.port) });
   procs.push(bare);
+  // Optional (GUARD_PROTOTYPE=1): the same guard with verification dispatched synchronously (bench/guard/sync-verify.ts).
+  const syncGuard = PROTOTYPE ? await startNodeReady('guard-sync-verify', join(HERE, 'guard', 'guard-proc.ts'), {
+    JWKS_FILE: jwksFile, ISSUER, AUDIENCE, UPSTREAM_PORT: String(app.port),
+    SYNC_VERIFY: '1',
+  }) : undefined;
+  if (syncGuard) procs.push(syncGuard);
 
   // Functional check: the guard passes a fresh assertion, refuses its replay, and the app sees the identity.
   const one = (await mintFile(ring, 1));
@@ -107,8 +116,10 @@ try {
   // The bare proxy gets the same script, header and file (it ignores the assertion).
   await load(bare.port, 1, warmFile);
   guessRps = Math.max(7000, warm.rps) * 1.5;
+  if (syncGuard) await load(syncGuard.port, 1, await mintFile(ring, Math.ceil(guessRps * 1.5)));
   const guardRuns: WrkSummary[] = [];
   const bareRuns: WrkSummary[] = [];
+  const syncRuns: WrkSummary[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const file = await mintFile(ring, Math.ceil(guessRps * SECONDS * 1.4));
     const g = await load(guard.port, SECONDS, file);
@@ -116,11 +127,15 @@ try {
     guessRps = Math.max(guessRps, g.rps * 1.5);
     const b = await load(bare.port, SECONDS, file);
     bareRuns.push(b);
-    process.stderr.write(`guard: round ${r + 1}: guard ${g.rps.toFixed(0)} req/s (p50 ${g.p50Us} µs, errors ${wrkErrors(g)}), bare proxy ${b.rps.toFixed(0)} req/s (p50 ${b.p50Us} µs, errors ${wrkErrors(b)})\n`);
+    const sv = syncGuard ? await load(syncGuard.port, SECONDS, await mintFile(ring, Math.ceil(guessRps * SECONDS * 1.4))) : undefined;
+    if (sv) syncRuns.push(sv);
+    process.stderr.write(`guard: round ${r + 1}: guard ${g.rps.toFixed(0)} req/s (p50 ${g.p50Us} µs, errors ${wrkErrors(g)}), bare proxy ${b.rps.toFixed(0)} req/s (p50 ${b.p50Us} µs, errors ${wrkErrors(b)}), ${sv ? `guard with sync verify ${sv.rps.toFixed(0)} req/s (errors ${wrkErrors(sv)})` : ''}\n`);
   }
   const gRps = median(guardRuns.map((x) => x.rps));
   const bRps = median(bareRuns.map((x) => x.rps));
+  const sRps = syncRuns.length ? median(syncRuns.map((x) => x.rps)) : NaN;
   const errors = guardRuns.reduce((n, x) => n + wrkErrors(x), 0) + bareRuns.reduce((n, x) => n + wrkErrors(x), 0);
+  const syncErrors = syncRuns.reduce((n, x) => n + wrkErrors(x), 0);
 
   const mem30 = replayMemory(30);
   const mem60 = replayMemory(60);
@@ -140,6 +155,18 @@ try {
       met: gRps / bRps >= 0.8 && errors === 0,
       note: `median of ${ROUNDS} interleaved ${SECONDS}-s rounds; p50 ${median(guardRuns.map((x) => x.p50Us))} vs ${median(bareRuns.map((x) => x.p50Us))} µs; wrk errors ${errors}`,
     },
+    ...(syncRuns.length ? [
+    {
+      bench: 'guard',
+      name: 'prototype: same guard, verify via node:crypto (sync, cached KeyObject)',
+      value: round(sRps, 0),
+      unit: 'req/s',
+      baselineName: 'bare node:http proxy',
+      baseline: round(bRps, 0),
+      ratio: round(sRps / bRps, 2),
+      note: `not shipped (bench/guard/sync-verify.ts); vs the guard as shipped ${(sRps / gRps).toFixed(2)}x; wrk errors ${syncErrors}`,
+    } satisfies Row,
+    ] : []),
     {
       bench: 'guard',
       name: 'replay cache at 10,000 assertions/s, TTL 30 s (+5 s skew)',
@@ -170,6 +197,7 @@ try {
       wrk: `-t${THREADS} -c${CONNS} -d${SECONDS}s, ${ROUNDS} rounds, Lua script with one pre-minted assertion per request`,
       guardRps: guardRuns.map((x) => round(x.rps, 0)),
       bareRps: bareRuns.map((x) => round(x.rps, 0)),
+      ...(syncRuns.length ? { syncVerifyRps: syncRuns.map((x) => round(x.rps, 0)) } : {}),
       guardP50Us: guardRuns.map((x) => x.p50Us),
       guardP99Us: guardRuns.map((x) => x.p99Us),
       bareP50Us: bareRuns.map((x) => x.p50Us),
