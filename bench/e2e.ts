@@ -47,7 +47,7 @@ const IDP_PORT = Number(process.env.E2E_IDP_PORT ?? 9497);
 const PASS_PORT = Number(process.env.E2E_PASS_PORT ?? 8898);
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? 2);
 const SECONDS = Number(process.env.E2E_SECONDS ?? 3);
-const DEV_SECONDS = Number(process.env.E2E_DEV_SECONDS ?? 3);
+const DEV_SECONDS = Number(process.env.E2E_DEV_SECONDS ?? 2);
 const PROFILE = process.env.E2E_PROFILE === '1';
 const THREADS = 2;
 const CONNS = 32;
