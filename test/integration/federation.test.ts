@@ -204,11 +204,23 @@ describe('registration is checked (admin API)', () => {
     expect(created.status).toBe(201);
     const t = await d.sign({ aud: AUD, sub: 'doomed-wl' });
     expect((await bearer(INVENTORY, '/d', t)).status).toBe(200);
-    await expectProblem(await call('DELETE', '/trusted-issuers/doomed'), 428, 'precondition-required');
-    await expectProblem(await call('DELETE', '/trusted-issuers/doomed', { ifMatch: '"1"' }), 412, 'precondition-failed');
-    expect((await call('DELETE', '/trusted-issuers/doomed', { ifMatch: created.headers.get('etag')! })).status).toBe(204);
+    // Update: a new audience takes effect; the old one is refused.
+    const body = { ...base, issuer: d.issuer, audiences: ['api://other'], rules: [{ service: 'deployer', claims: { sub: 'doomed-wl' } }] };
+    await expectProblem(await call('PUT', '/trusted-issuers/doomed', { body }), 428, 'precondition-required');
+    const up = await call('PUT', '/trusted-issuers/doomed', { body, ifMatch: created.headers.get('etag')! });
+    const upText = await up.text();
+    expect(up.status, upText).toBe(200);
+    expect(JSON.parse(upText)).toMatchObject({ audiences: ['api://other'], jwks_uri: `${d.issuer}/jwks` });
     expect((await bearer(INVENTORY, '/d', t)).status).toBe(401);
+    expect((await bearer(INVENTORY, '/d', await d.sign({ aud: 'api://other', sub: 'doomed-wl' }))).status).toBe(200);
+    await expectProblem(await call('PUT', '/trusted-issuers/doomed', { body: { ...body, issuer: gh.issuer }, ifMatch: up.headers.get('etag')! }), 409, 'conflict');
+    await expectProblem(await call('DELETE', '/trusted-issuers/doomed'), 428, 'precondition-required');
+    await expectProblem(await call('DELETE', '/trusted-issuers/doomed', { ifMatch: created.headers.get('etag')! }), 412, 'precondition-failed');
+    expect((await call('DELETE', '/trusted-issuers/doomed', { ifMatch: up.headers.get('etag')! })).status).toBe(204);
+    expect((await bearer(INVENTORY, '/d', await d.sign({ aud: 'api://other', sub: 'doomed-wl' }))).status).toBe(401);
     const records = (await changeRecords()).filter((r) => r.data.resource === 'trusted-issuer' && r.data.id === 'doomed');
-    expect(records.map((r) => r.data.action)).toEqual(['create', 'delete']);
+    expect(records.map((r) => r.data.action)).toEqual(['create', 'update', 'delete']);
+    const list = (await (await call('GET', '/trusted-issuers?limit=200')).json()) as { items: { id: string }[] };
+    expect(list.items.map((i) => i.id)).toContain('github');
   });
 });
