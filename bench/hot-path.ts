@@ -35,7 +35,7 @@ import { createMemoryStore } from '../src/store/index.js';
 import { generateSigningJwk, loadKeyRing, mintAssertion } from '../src/token/index.js';
 import { emit, machine, round, timeAsync, timeSync, type BenchResult, type Row } from './lib/measure.js';
 import { BENCH_DIR, RAW_DIR } from './lib/paths.js';
-import { pooledRandom } from './lib/pooled-random.js';
+import { pooledRandom } from '../src/platform/index.js';
 
 const PROFILE = process.argv.includes('--profile');
 const started = Date.now();

@@ -8,7 +8,7 @@
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TollgateError } from '../errors.js';
-import type { Random } from '../platform/index.js';
+import { base64url, type Random } from '../platform/index.js';
 
 export const ASSERTION_TYP = 'tollgate-assertion+jwt';
 export type AssertionAlg = 'EdDSA' | 'ES256';
@@ -183,27 +183,8 @@ export async function generateSigningJwk(alg: AssertionAlg = 'EdDSA', kid?: stri
 }
 
 const encoder = new TextEncoder();
-const B64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/** base64url without padding; table-driven because it runs several times per request. */
-export function base64urlEncode(bytes: Uint8Array): string {
-  const a = B64URL_ALPHABET;
-  let out = '';
-  const n = bytes.length;
-  let i = 0;
-  for (; i + 2 < n; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += a[v >>> 18]! + a[(v >>> 12) & 63]! + a[(v >>> 6) & 63]! + a[v & 63]!;
-  }
-  if (i + 1 === n) {
-    const v = bytes[i]! << 16;
-    out += a[v >>> 18]! + a[(v >>> 12) & 63]!;
-  } else if (i + 2 === n) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += a[v >>> 18]! + a[(v >>> 12) & 63]! + a[(v >>> 6) & 63]!;
-  }
-  return out;
-}
+/** base64url without padding; kept as a token export for existing callers. */
+export const base64urlEncode = base64url;
 
 // Issuers are few (configured IdPs); the map is bounded anyway.
 const subjectHashCache = new Map<string, string>();
