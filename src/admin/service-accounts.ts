@@ -13,7 +13,7 @@
 import type { JWK } from 'jose';
 import { TollgateError } from '../errors.js';
 import { publicKeys } from '../federation/jwks.js';
-import { CLIENT_AUTH_METHODS, servicePrincipal, type ClientAuthMethod, type ServiceAccount } from '../oauth/model.js';
+import { CLIENT_AUTH_METHODS, SERVICE_GRANT_TYPES, servicePrincipal, type ClientAuthMethod, type ServiceAccount, type ServiceGrantType } from '../oauth/model.js';
 import { generateClientSecret, hashClientSecret } from '../oauth/secrets.js';
 import type { Random } from '../platform/index.js';
 import type { ChangeRecord, Page, PageRequest } from '../store/admin-ports.js';
@@ -42,6 +42,7 @@ export interface WireServiceAccount {
   disabled: boolean;
   expires_at: number | null;
   token_endpoint_auth_methods: ClientAuthMethod[];
+  grant_types: ServiceGrantType[];
   jwks: { keys: JWK[] } | null;
   rate_limit_per_minute: number | null;
   secret: { created_at: number; previous_expires_at: number | null } | null;
@@ -56,6 +57,7 @@ export interface ServiceAccountInput {
   disabled?: boolean | undefined;
   expires_at?: number | null | undefined;
   token_endpoint_auth_methods?: ClientAuthMethod[] | undefined;
+  grant_types?: ServiceGrantType[] | undefined;
   jwks?: { keys: unknown[] } | null | undefined;
   rate_limit_per_minute?: number | null | undefined;
 }
@@ -78,6 +80,7 @@ export function serviceAccountToWire(a: ServiceAccount, now: number): WireServic
     disabled: a.disabled,
     expires_at: a.expiresAt ?? null,
     token_endpoint_auth_methods: [...a.authMethods],
+    grant_types: [...(a.grantTypes ?? SERVICE_GRANT_TYPES)],
     jwks: a.jwks ? structuredClone(a.jwks) : null,
     rate_limit_per_minute: a.rateLimitPerMinute ?? null,
     secret:
@@ -178,6 +181,12 @@ export function createServiceAccountAdmin(o: ServiceAccountAdminOptions): Servic
       next.authMethods = next.jwks ? [...CLIENT_AUTH_METHODS] : ['client_secret_basic', 'client_secret_post'];
     }
     if (next.authMethods.length === 0) throw invalid('/token_endpoint_auth_methods', 'must allow at least one method');
+    if (input.grant_types !== undefined) {
+      const grants = SERVICE_GRANT_TYPES.filter((g) => input.grant_types!.includes(g));
+      if (grants.length === 0) throw invalid('/grant_types', 'must allow at least one grant type');
+      if (grants.length === SERVICE_GRANT_TYPES.length) delete next.grantTypes;
+      else next.grantTypes = grants;
+    }
     if (next.authMethods.includes('private_key_jwt') && !next.jwks) throw invalid('/jwks', 'private_key_jwt needs registered public keys');
     return next;
   }

@@ -4,6 +4,10 @@ import type { JWK } from 'jose';
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
+/** Grant types a service account may use (RFC 7591 `grant_types`). */
+export type ServiceGrantType = 'client_credentials' | 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const SERVICE_GRANT_TYPES: readonly ServiceGrantType[] = ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'];
+
 export interface ServiceAccount {
   /** The `client_id`; the principal is `service:<id>` and policy bindings of kind `service` name this id. */
   id: string;
@@ -15,6 +19,8 @@ export interface ServiceAccount {
   expiresAt?: number;
   /** Client authentication methods this account may use. */
   authMethods: ClientAuthMethod[];
+  /** Grant types this account may use (default: both); another grant is `unauthorized_client`. */
+  grantTypes?: ServiceGrantType[];
   /** Registered public keys for `private_key_jwt`. */
   jwks?: { keys: JWK[] };
   /** Token requests per minute (overrides TOKEN_RATE_LIMIT_PER_MINUTE). */

@@ -94,6 +94,9 @@ export async function handleTokenRequest(form: OAuthForm, authorization: string 
     if (client) {
       facts.clientId = client.account.id;
       facts.clientAuth = client.method;
+      if (client.account.grantTypes !== undefined && !client.account.grantTypes.includes(grant)) {
+        throw oauthError('unauthorized_client', 'this client may not use this grant type');
+      }
     }
     const issued = grant === GRANT_CLIENT_CREDENTIALS ? await clientCredentials(form, client, ctx, facts) : await exchange(form, client, ctx, facts);
     record('issued', issued.audit);

@@ -9,7 +9,7 @@
 export const KV_TRUSTED_ISSUERS_VERSION = 'trusted-issuers-version';
 
 const SA_COLUMNS = `id, name, description, disabled, expires_at, auth_methods, jwks, rate_limit_per_minute, secret_hash, secret_created_at,
-  previous_secret_hash, previous_secret_expires_at, created_at, updated_at, version`;
+  previous_secret_hash, previous_secret_expires_at, created_at, updated_at, version, grant_types`;
 const TI_COLUMNS = `id, issuer, preset, description, jwks_uri, jwks, audiences, algorithms, max_lifetime_seconds, rules, disabled,
   created_at, updated_at, version`;
 
@@ -17,11 +17,11 @@ export const SERVICES_SQL = {
   oneAccount: `SELECT ${SA_COLUMNS} FROM service_accounts WHERE id = ?1`,
   pageAccounts: `SELECT ${SA_COLUMNS} FROM service_accounts WHERE id > ?1 ORDER BY id LIMIT ?2`,
   insertAccount: `INSERT INTO service_accounts (${SA_COLUMNS})
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(id) DO NOTHING`,
-  /** ?16 = the version the writer read. */
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT(id) DO NOTHING`,
+  /** ?17 = the version the writer read. */
   updateAccount: `UPDATE service_accounts SET name = ?2, description = ?3, disabled = ?4, expires_at = ?5, auth_methods = ?6, jwks = ?7,
     rate_limit_per_minute = ?8, secret_hash = ?9, secret_created_at = ?10, previous_secret_hash = ?11, previous_secret_expires_at = ?12,
-    created_at = ?13, updated_at = ?14, version = ?15 WHERE id = ?1 AND version = ?16`,
+    created_at = ?13, updated_at = ?14, version = ?15, grant_types = ?16 WHERE id = ?1 AND version = ?17`,
   deleteAccount: `DELETE FROM service_accounts WHERE id = ?1 AND version = ?2`,
 
   oneIssuer: `SELECT ${TI_COLUMNS} FROM trusted_issuers WHERE id = ?1`,

@@ -8,7 +8,7 @@
 import type { JWK } from 'jose';
 import { TollgateError, isTollgateError } from '../errors.js';
 import type { ExternalAlgorithm, IssuerPreset, MappingRule, TrustedIssuer } from '../federation/model.js';
-import type { ClientAuthMethod, ServiceAccount } from '../oauth/model.js';
+import type { ClientAuthMethod, ServiceAccount, ServiceGrantType } from '../oauth/model.js';
 import type { ChangeRecord, Page } from './admin-ports.js';
 import type { ServiceAccountStore, ServiceStores, TrustedIssuerStore, WriteOutcome } from './services-ports.js';
 import { KV_TRUSTED_ISSUERS_VERSION, SERVICES_SQL as SQL } from './services-sql.js';
@@ -55,6 +55,7 @@ export function accountFromRow(r: Row): ServiceAccount {
   };
   const exp = opt(r.expires_at);
   if (exp !== undefined) a.expiresAt = exp;
+  if (optStr(r.grant_types)) a.grantTypes = jsonOf<ServiceGrantType[]>(r.grant_types, 'grant_types');
   if (optStr(r.jwks)) a.jwks = jsonOf<{ keys: JWK[] }>(r.jwks, 'jwks');
   const rl = opt(r.rate_limit_per_minute);
   if (rl !== undefined) a.rateLimitPerMinute = rl;
@@ -86,6 +87,7 @@ function accountParams(a: ServiceAccount): unknown[] {
     a.createdAt,
     a.updatedAt,
     a.version,
+    a.grantTypes ? JSON.stringify(a.grantTypes) : null,
   ];
 }
 

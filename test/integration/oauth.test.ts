@@ -110,6 +110,14 @@ describe('POST /oauth/token', () => {
     await oauthError(await tokenRequest(body, { authorization: basic(svc.id, svc.secret) }), 400, error);
   });
 
+  it('a grant type the account may not use → 400 unauthorized_client', async () => {
+    const ccOnly = await createAccount('svc-cc-only', { grant_types: ['client_credentials'] });
+    expect(ccOnly.body.grant_types).toEqual(['client_credentials']);
+    const t = await clientToken(ccOnly);
+    await oauthError(await tokenRequest({ grant_type: EXCHANGE, subject_token: t, subject_token_type: AT }, { authorization: basic(ccOnly.id, ccOnly.secret) }), 400, 'unauthorized_client');
+    expect(svc.body.grant_types).toEqual(['client_credentials', EXCHANGE]);
+  });
+
   it('a body that is not form-encoded is invalid_request; GET is 405', async () => {
     await oauthError(await gw(TOKEN_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials"}' }), 400, 'invalid_request');
     const get = await gw(TOKEN_URL);

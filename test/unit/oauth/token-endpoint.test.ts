@@ -182,6 +182,21 @@ describe('client authentication failures are 401 invalid_client', () => {
   });
 });
 
+describe('unauthorized_client', () => {
+  it('a grant type the account may not use is unauthorized_client (400), and recorded', async () => {
+    const w = await world();
+    const s = await w.account('cc-only', { grant_types: ['client_credentials'] });
+    const t = (await w.token(CC, basic('cc-only', s))).access_token;
+    const r = await refused(w.token({ grant_type: EXCHANGE, subject_token: t, subject_token_type: TOKEN_TYPE_ACCESS_TOKEN, audience: 'inventory' }, basic('cc-only', s)));
+    expect(r).toMatchObject({ code: 'unauthorized_client', status: 'bad-request' });
+    expect(w.events.at(-1)).toMatchObject({ outcome: 'refused', error: 'unauthorized_client', clientId: 'cc-only' });
+    const x = await w.account('exchange-only', { grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'] });
+    expect((await refused(w.token(CC, basic('exchange-only', x)))).code).toBe('unauthorized_client');
+    expect((await w.admin.get('exchange-only')).grantTypes).toEqual(['urn:ietf:params:oauth:grant-type:token-exchange']);
+    expect((await w.admin.get('cc-only')).grantTypes).toEqual(['client_credentials']);
+  });
+});
+
 describe('malformed requests (400)', () => {
   it.each([
     ['no grant_type', {}, 'invalid_request'],

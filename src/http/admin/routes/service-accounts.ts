@@ -57,6 +57,7 @@ function admin(c: AdminContext): ServiceAccountAdmin {
 
 const epochSeconds = z.int().min(0).max(253402300799).openapi({ description: 'Unix time, seconds' });
 const AuthMethod = z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).openapi('ClientAuthMethod');
+const GrantType = z.enum(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']).openapi('ServiceGrantType');
 const Jwk = z.record(z.string(), z.unknown()).openapi('PublicJwk', { description: 'A public JWK (RSA ≥ 2048 bits, EC, OKP) with a kid; private members are refused' });
 const Jwks = z.strictObject({ keys: z.array(Jwk).min(1).max(16) }).openapi('PublicJwks');
 
@@ -66,6 +67,7 @@ const fields = {
   disabled: z.boolean().optional().openapi({ description: 'A disabled account cannot get tokens, and its tokens are refused everywhere within REVOCATION_CACHE_SECONDS' }),
   expires_at: epochSeconds.nullable().optional().openapi({ description: 'The account stops authenticating then; tokens never outlive it' }),
   token_endpoint_auth_methods: z.array(AuthMethod).min(1).max(3).optional().openapi({ description: 'Default: the two secret methods, plus private_key_jwt when jwks is given' }),
+  grant_types: z.array(GrantType).min(1).max(2).optional().openapi({ description: 'Grant types this client may use (default both); another one is unauthorized_client' }),
   jwks: Jwks.nullable().optional().openapi({ description: 'Public keys for private_key_jwt' }),
   rate_limit_per_minute: z.int().min(1).max(100000).nullable().optional().openapi({ description: 'Token requests per minute for this client (default TOKEN_RATE_LIMIT_PER_MINUTE)' }),
 };
@@ -88,6 +90,7 @@ const Account = z
     disabled: z.boolean(),
     expires_at: z.int().nullable(),
     token_endpoint_auth_methods: z.array(AuthMethod),
+    grant_types: z.array(GrantType),
     jwks: Jwks.nullable(),
     rate_limit_per_minute: z.int().nullable(),
     secret: z.object({ created_at: z.int(), previous_expires_at: z.int().nullable() }).nullable(),
