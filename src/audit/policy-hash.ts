@@ -4,13 +4,9 @@
  * once per document object (one per loaded snapshot), off the hot path: the
  * caller awaits it inside `waitUntil`.
  */
-const cache = new WeakMap<object, Promise<string>>();
+import { base64url as b64url } from '../platform/index.js';
 
-function b64url(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+const cache = new WeakMap<object, Promise<string>>();
 
 /** "sha256:" + the first 22 base64url characters (132 bits) of SHA-256 over the document's JSON. */
 export function policyHash(document: object): Promise<string> {

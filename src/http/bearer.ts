@@ -130,16 +130,10 @@ export async function bearerProxy(rc: RequestContext, workload: Workload, snapsh
   rc.log.decision = decision.effect;
   rc.log.reasons = decision.reasons;
   rc.log.subject = principal.subject;
-  logger.info('decision', {
-    request_id: rc.requestId,
-    workload: workload.id,
-    subject: principal.subject,
-    effect: decision.effect,
-    reasons: decision.reasons,
-    roles: decision.roles,
-    ...(actor ? { actor } : {}),
-    ...(principal.issuerId ? { issuer_id: principal.issuerId } : {}),
-  });
+  // One log line per request (the `request` line carries these); the audit record has the rest.
+  rc.log.roles = decision.roles;
+  if (actor) rc.log.actor = actor;
+  if (principal.issuerId) rc.log.issuer_id = principal.issuerId;
   const audit = (jti?: string) =>
     record(
       rc,

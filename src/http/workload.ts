@@ -152,7 +152,7 @@ async function startHandoff(rc: RequestContext, clear: string[]): Promise<Respon
 }
 
 async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySnapshot): Promise<Response> {
-  const { config, keyRing, random, clock, devices, logger, upstreamFetch } = rc.deps;
+  const { config, keyRing, random, clock, devices, upstreamFetch } = rc.deps;
   rc.log.route = 'proxy';
   rc.log.workload = workload.id;
 
@@ -211,15 +211,10 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   const decision = evaluate(snapshot.policy, input);
   rc.log.decision = decision.effect;
   rc.log.reasons = decision.reasons;
-  logger.info('decision', {
-    request_id: rc.requestId,
-    workload: workload.id,
-    subject: claims.sub,
-    session: claims.sid,
-    effect: decision.effect,
-    reasons: decision.reasons,
-    roles: decision.roles,
-  });
+  // One log line per request (the `request` line carries these); the audit record has the rest.
+  rc.log.subject = claims.sub;
+  rc.log.session = claims.sid;
+  rc.log.roles = decision.roles;
   const record = (jti?: string) =>
     recordDecision(
       rc,
