@@ -43,7 +43,10 @@ export function gatewayOptions(o: { scriptPath: string; port: number; vars: Reco
     bindings: o.vars,
     d1Databases: { DB: '00000000-0000-0000-0000-000000000000' },
     kvNamespaces: { CONFIG: '00000000000000000000000000000000' },
-    durableObjects: { REVOCATIONS: { className: 'RevocationLedger', useSQLite: true } },
+    durableObjects: {
+      REVOCATIONS: { className: 'RevocationLedger', useSQLite: true },
+      CLIENT_LIMITS: { className: 'ClientLimiter', useSQLite: true },
+    },
     queueProducers: { AUDIT: { queueName: 'tollgate-audit' } },
     queueConsumers: { 'tollgate-audit': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'tollgate-audit-dlq' } },
     // wrangler dev --persist-to X keeps its state in X/v3: the same D1, KV and Durable Object files.
