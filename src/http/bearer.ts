@@ -18,10 +18,8 @@ import type { GatewaySnapshot, Workload } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
 import { verifyServiceToken, type ServicePrincipal } from '../oauth/index.js';
 import { evaluate, type Decision, type DecisionInput } from '../policy/index.js';
-import { clientResponseHeaders, forward, pickEndpoint, requestTarget, upstreamRequestHeaders, upstreamUrl } from '../proxy/index.js';
-import { GATEWAY_COOKIE_NAMES } from '../session/index.js';
-import { mintAssertionWithClaims } from '../token/index.js';
 import { nowSeconds, type RequestContext } from './context.js';
+import { forwardAllowed } from './forward-allowed.js';
 import { clientFacts } from './oauth.js';
 import { errorResponse } from './problem.js';
 
@@ -65,7 +63,7 @@ function subjectOf(service: string): DecisionInput['subject'] {
 
 /** Serve one request on the bearer path. */
 export async function bearerProxy(rc: RequestContext, workload: Workload, snapshot: GatewaySnapshot, token: string): Promise<Response> {
-  const { config, keyRing, random, clock, logger, upstreamFetch, oauth } = rc.deps;
+  const { config, keyRing, random, clock, logger, oauth } = rc.deps;
   rc.log.route = 'proxy';
   rc.log.workload = workload.id;
   rc.log.auth = 'bearer';
@@ -156,37 +154,20 @@ export async function bearerProxy(rc: RequestContext, workload: Workload, snapsh
     });
   }
 
-  const endpoint = pickEndpoint(workload);
-  const target = upstreamUrl(endpoint.url, rc.url);
-  const { assertion, claims: minted } = await mintAssertionWithClaims(
+  return forwardAllowed(
+    rc,
+    workload,
     {
-      issuer: config.origin,
-      audience: workload.id,
       subject: principal.subject,
-      requestId: rc.requestId,
-      method: rc.request.method,
-      target: requestTarget(target),
       roles: decision.roles,
       ...(principal.act ? { act: principal.act as unknown as Record<string, unknown> } : {}),
-      ttlSeconds: Math.min(decision.ttl > 0 ? decision.ttl : config.assertionTtlSeconds, 60),
     },
-    keyRing.active,
-    { now: clock.now(), random },
+    {
+      ttl: decision.ttl,
+      ...(ip ? { clientIp: ip } : {}),
+      // The caller's credential is for the gateway, not for the workload (unless the workload asks for it).
+      stripAuthorization: workload.forwardAuthorization !== true,
+      onMinted: audit,
+    },
   );
-  audit(minted.jti);
-  const headers = upstreamRequestHeaders(rc.request.headers, {
-    clientHost: rc.authority,
-    proto: rc.url.protocol.replace(/:$/, ''),
-    ...(ip ? { clientIp: ip } : {}),
-    assertion,
-    gatewayCookies: GATEWAY_COOKIE_NAMES,
-  });
-  // The caller's credential is for the gateway, not for the workload (unless the workload asks for it).
-  if (workload.forwardAuthorization !== true) headers.delete('authorization');
-  const upstream = await forward(rc.request.method, rc.request.body, target, headers, { fetch: upstreamFetch, timeoutMs: config.upstreamTimeoutMs });
-  const out = clientResponseHeaders(upstream.headers, { requestId: rc.requestId, gatewayCookies: GATEWAY_COOKIE_NAMES });
-  rc.log.upstream_status = upstream.status;
-  const nullBody = upstream.status === 204 || upstream.status === 304 || rc.request.method === 'HEAD';
-  if (nullBody) await upstream.body?.cancel();
-  return new Response(nullBody ? null : upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: out });
 }

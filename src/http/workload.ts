@@ -9,15 +9,15 @@ import { B64URL_256, safeReturnPath, sha256b64url, timingSafeEqual } from '../au
 import type { Workload } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
 import { evaluate, type DecisionInput } from '../policy/index.js';
-import { clientResponseHeaders, forward, pickEndpoint, requestTarget, upstreamRequestHeaders, upstreamUrl } from '../proxy/index.js';
-import { GATEWAY_COOKIE_NAMES, type SessionClaims } from '../session/index.js';
-import { mintAssertionWithClaims } from '../token/index.js';
+import type { SessionClaims } from '../session/index.js';
 import type { GatewaySnapshot } from '../catalog/index.js';
 import { clearCookie, cookieValues, serializeCookie } from './cookies.js';
 import { nowSeconds, type HttpBindings, type RequestContext } from './context.js';
 import { currentSession, isSameOriginPost, refreshedCookie, signOut } from './origin.js';
 import { bearerProxy, bearerTokenOf } from './bearer.js';
+import { clientFacts } from './oauth.js';
 import { denialResponse } from './denial.js';
+import { forwardAllowed } from './forward-allowed.js';
 import { errorResponse } from './problem.js';
 import { postButton } from './pages.js';
 import { page, redirect } from './responses.js';
@@ -38,8 +38,6 @@ export interface WorkloadBindings extends HttpBindings {
 function problem(rc: RequestContext, err: unknown, extra?: Headers): Response {
   return errorResponse(err, { requestId: rc.requestId, browser: rc.browser, logger: rc.deps.logger }, extra);
 }
-
-const IP = /^[0-9a-fA-F:.]{2,45}$/;
 
 /** Hand a decision record to the audit sink; the policy hash is computed off the hot path (docs/audit.md). */
 function recordDecision(rc: RequestContext, snapshot: GatewaySnapshot, event: DecisionEvent): void {
@@ -152,7 +150,7 @@ async function startHandoff(rc: RequestContext, clear: string[]): Promise<Respon
 }
 
 async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySnapshot): Promise<Response> {
-  const { config, keyRing, random, clock, devices, upstreamFetch } = rc.deps;
+  const { random, clock, devices } = rc.deps;
   rc.log.route = 'proxy';
   rc.log.workload = workload.id;
 
@@ -189,10 +187,7 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
   const claims = read.claims;
 
   const device = await devices.lookup({ request: rc.request, sessionId: claims.sid });
-  const rawIp = rc.request.headers.get('cf-connecting-ip');
-  const ip = rawIp !== null && IP.test(rawIp) ? rawIp : undefined;
-  const cf = (rc.request as Request & { cf?: { country?: unknown } }).cf;
-  const country = typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country) ? cf.country : undefined;
+  const { ip, country } = clientFacts(rc.request);
   const input: DecisionInput = {
     subject: { kind: 'user', id: claims.sub, sub: claims.idpSub, groups: claims.groups },
     // The path and query exactly as they will be forwarded (the forward reuses them verbatim).
@@ -234,45 +229,21 @@ async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySn
     return denialResponse(rc, decision, { claims, document: snapshot.document });
   }
 
-  // Only an allowed request learns anything about the upstream (e.g. that it has no endpoint).
-  const endpoint = pickEndpoint(workload);
-  const target = upstreamUrl(endpoint.url, rc.url);
-  const { assertion, claims: minted } = await mintAssertionWithClaims(
+  return forwardAllowed(
+    rc,
+    workload,
     {
-      issuer: config.origin,
-      audience: workload.id,
       subject: claims.sub,
-      requestId: rc.requestId,
-      // Exactly the method the forward sends (fetch upper-cases the standard ones, keeps others as sent).
-      method: rc.request.method,
-      target: requestTarget(target),
       sessionId: claims.sid,
       roles: decision.roles,
       ...(claims.email ? { email: claims.email } : {}),
       ...(device ? { device: { id: device.id, trust: device.trust } } : {}),
-      ttlSeconds: Math.min(decision.ttl > 0 ? decision.ttl : config.assertionTtlSeconds, 60),
     },
-    keyRing.active,
-    { now: clock.now(), random },
+    {
+      ttl: decision.ttl,
+      ...(ip ? { clientIp: ip } : {}),
+      onMinted: record,
+      setCookie: async () => (read.refresh ? refreshedCookie(rc, claims) : undefined),
+    },
   );
-  record(minted.jti);
-  const headers = upstreamRequestHeaders(rc.request.headers, {
-    clientHost: rc.authority,
-    proto: rc.url.protocol.replace(/:$/, ''),
-    ...(ip ? { clientIp: ip } : {}),
-    assertion,
-    gatewayCookies: GATEWAY_COOKIE_NAMES,
-  });
-  const upstream = await forward(rc.request.method, rc.request.body, target, headers, {
-    fetch: upstreamFetch,
-    timeoutMs: config.upstreamTimeoutMs,
-  });
-  const out = clientResponseHeaders(upstream.headers, { requestId: rc.requestId, gatewayCookies: GATEWAY_COOKIE_NAMES });
-  if (read.refresh) out.append('set-cookie', await refreshedCookie(rc, claims));
-  rc.log.upstream_status = upstream.status;
-  // Null-body statuses must not get a body stream.
-  const nullBody = upstream.status === 204 || upstream.status === 304 || rc.request.method === 'HEAD';
-  if (nullBody) await upstream.body?.cancel();
-  const body = nullBody ? null : upstream.body;
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: out });
 }
