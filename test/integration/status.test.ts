@@ -159,8 +159,8 @@ describe('§2: upstream refused / timed out', () => {
 });
 
 describe('§2: rows that belong to later features', () => {
-  it.todo('rate limited → 429 page / problem with Retry-After (no rate limiting yet)');
-  it.todo('admin write without If-Match / stale → 428 / 412 problem (no admin API yet)');
+  // The remaining rows are tested where the features live: 429 + Retry-After in
+  // oauth.test.ts (per-client limit on /oauth/token), 428 / 412 in admin-resources.test.ts.
 });
 
 describe('§2: malformed input anywhere → 400 (or the 401/404 of its row), never 500', () => {
