@@ -12,7 +12,7 @@ import { TollgateError } from '../errors.js';
 import { isBrowserNavigation, type GatewayDeps, type RequestContext } from './context.js';
 import { originRoutes } from './origin.js';
 import { errorResponse } from './problem.js';
-import { workloadRoutes } from './workload.js';
+import { problem, workloadProxy, workloadRoutes } from './workload.js';
 
 const MAX_URL_LENGTH = 16 * 1024;
 
@@ -53,7 +53,21 @@ export function createApp(deps: GatewayDeps): GatewayApp {
       throw new TollgateError('not-found', 'This host is not served by the gateway.');
     }
     rc.log.site = 'workload';
-    return workload.fetch(rc.request, { rc, workload: w, snapshot });
+    const path = rc.url.pathname;
+    // Hono routes on the percent-decoded path; anything that is or may decode to the reserved
+    // prefix goes through the sub-app. Everything else is the forward path: call it directly
+    // (no router, no Hono context), with the sub-app's error mapping and HEAD handling.
+    if (path.startsWith('/.tollgate') || path.includes('%')) {
+      return workload.fetch(rc.request, { rc, workload: w, snapshot });
+    }
+    let response: Response;
+    try {
+      response = await workloadProxy(rc, w, snapshot);
+    } catch (err) {
+      response = problem(rc, err);
+    }
+    // Hono answers HEAD by dispatching GET and dropping the body; keep that.
+    return rc.request.method === 'HEAD' ? new Response(null, response) : response;
   }
 
   return {

@@ -35,7 +35,7 @@ export interface WorkloadBindings extends HttpBindings {
   snapshot: GatewaySnapshot;
 }
 
-function problem(rc: RequestContext, err: unknown, extra?: Headers): Response {
+export function problem(rc: RequestContext, err: unknown, extra?: Headers): Response {
   return errorResponse(err, { requestId: rc.requestId, browser: rc.browser, logger: rc.deps.logger }, extra);
 }
 
@@ -126,7 +126,9 @@ export function workloadRoutes(): Hono<{ Bindings: WorkloadBindings }> {
   });
 
   // --- the forward path ---------------------------------------------------------
-  app.all('*', (c) => proxy(c.env.rc, c.env.workload, c.env.snapshot));
+  // createApp's route() calls workloadProxy() directly for paths outside `/.tollgate`; this
+  // catch-all serves the rest (e.g. a percent-encoded path, which Hono decodes before routing).
+  app.all('*', (c) => workloadProxy(c.env.rc, c.env.workload, c.env.snapshot));
 
   return app;
 }
@@ -149,7 +151,11 @@ async function startHandoff(rc: RequestContext, clear: string[]): Promise<Respon
   ]);
 }
 
-async function proxy(rc: RequestContext, workload: Workload, snapshot: GatewaySnapshot): Promise<Response> {
+/**
+ * The forward path on a workload host (everything outside `/.tollgate/`): bearer or session →
+ * decision → audit record → forward. Errors propagate; the caller maps them with `problem()`.
+ */
+export async function workloadProxy(rc: RequestContext, workload: Workload, snapshot: GatewaySnapshot): Promise<Response> {
   const { random, clock, devices } = rc.deps;
   rc.log.route = 'proxy';
   rc.log.workload = workload.id;
