@@ -158,10 +158,8 @@ describe('§2: upstream refused / timed out', () => {
   });
 });
 
-describe('§2: rows that belong to later features', () => {
-  // The remaining rows are tested where the features live: 429 + Retry-After in
-  // oauth.test.ts (per-client limit on /oauth/token), 428 / 412 in admin-resources.test.ts.
-});
+// The remaining §2 rows are tested where the features live: 429 + Retry-After in
+// oauth.test.ts (per-client limit on /oauth/token), 428 / 412 in admin-resources.test.ts.
 
 describe('§2: malformed input anywhere → 400 (or the 401/404 of its row), never 500', () => {
   it('a malformed Host header → 400 page / problem', async () => {
@@ -306,5 +304,34 @@ describe('logs', () => {
     const requestLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'request');
     expect(requestLines.every((l) => typeof l.request_id === 'string')).toBe(true);
     expect(requestLines.some((l) => l.decision === 'allow')).toBe(true);
+  });
+});
+
+// The forward path skips the Hono router on workload hosts (src/http/app.ts); these
+// pin that it behaves exactly as the router did for HEAD and encoded reserved paths.
+describe('forward-path dispatch', () => {
+  it('HEAD without a session: 401 with the problem headers and no body', async () => {
+    const res = await gw(`http://${INVENTORY}/items`, { method: 'HEAD', headers: API });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expectRequestId(res);
+    expect(await res.text()).toBe('');
+  });
+
+  it('HEAD with a session is forwarded and returns no body', async () => {
+    const res = await gw(`http://${INVENTORY}/items`, { method: 'HEAD', headers: as(alice.inventory, API) });
+    expect(res.status).toBe(200);
+    expectRequestId(res);
+    expect(await res.text()).toBe('');
+  });
+
+  it('an encoded reserved prefix (/%2Etollgate/…) is the gateway\'s, never forwarded', async () => {
+    for (const path of ['/%2Etollgate/callback?code=x', '/%2etollgate/nothing']) {
+      const res = await gw(`http://${INVENTORY}${path}`, { headers: as(alice.inventory, API) });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expectRequestId(res);
+    }
   });
 });
