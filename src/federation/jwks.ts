@@ -11,7 +11,7 @@
  */
 import { createLocalJWKSet, errors as joseErrors, type JWK, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import { TollgateError } from '../errors.js';
-import type { Clock } from '../platform/index.js';
+import { readBoundedBytes, type Clock } from '../platform/index.js';
 import { urlProblem, type UrlPolicy } from './url-guard.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -85,27 +85,9 @@ export async function fetchJson(url: string, options: Pick<JwksCacheOptions, 'fe
 }
 
 async function readBounded(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BYTES) {
-      await reader.cancel();
-      throw new TollgateError('upstream-unreachable', 'a trusted issuer document is too large');
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readBoundedBytes(res.body, MAX_BYTES);
+  if (!bytes) throw new TollgateError('upstream-unreachable', 'a trusted issuer document is too large');
+  return new TextDecoder().decode(bytes);
 }
 
 export interface RemoteJwks {

@@ -13,7 +13,8 @@
  * problem+json with reason codes. The caller's `Authorization` header is
  * removed before forwarding unless the workload sets `forwardAuthorization`.
  */
-import { decisionEvent, noSessionEvent, policyHash, type DecisionEvent } from '../audit/index.js';
+import { decisionEvent } from '../audit/index.js';
+import { recordDecision, recordNoSession } from './decision-record.js';
 import type { GatewaySnapshot, Workload } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
 import { verifyServiceToken, type ServicePrincipal } from '../oauth/index.js';
@@ -42,10 +43,6 @@ export function bearerTokenOf(request: Request, sessionCookieNames: readonly str
   return m ? m[1]! : '';
 }
 
-function record(rc: RequestContext, snapshot: GatewaySnapshot, event: DecisionEvent): void {
-  rc.deps.audit.record(policyHash(snapshot.document).then((h) => ({ ...event, policyHash: h })), rc.waitUntil);
-}
-
 function invalidToken(rc: RequestContext, why: string): Response {
   rc.log.bearer = why;
   const res = errorResponse(new TollgateError('unauthenticated', 'the bearer token is not valid for this workload', { reasons: ['no-session'] }), {
@@ -68,22 +65,7 @@ export async function bearerProxy(rc: RequestContext, workload: Workload, snapsh
   rc.log.workload = workload.id;
   rc.log.auth = 'bearer';
   const refused = (why: string, subject?: string) => {
-    record(
-      rc,
-      snapshot,
-      noSessionEvent({
-        id: random.id(16),
-        at: clock.now(),
-        requestId: rc.requestId,
-        host: rc.authority,
-        workload: workload.id,
-        method: rc.request.method,
-        path: rc.url.pathname,
-        policyVersion: snapshot.version,
-        session: `bearer-${why}`,
-        ...(subject ? { subject } : {}),
-      }),
-    );
+    recordNoSession(rc, snapshot, workload, `bearer-${why}`, subject ? { subject } : undefined);
     return invalidToken(rc, why);
   };
 
@@ -133,7 +115,7 @@ export async function bearerProxy(rc: RequestContext, workload: Workload, snapsh
   if (actor) rc.log.actor = actor;
   if (principal.issuerId) rc.log.issuer_id = principal.issuerId;
   const audit = (jti?: string) =>
-    record(
+    recordDecision(
       rc,
       snapshot,
       decisionEvent(main.input, decision, {

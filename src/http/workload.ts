@@ -4,7 +4,8 @@
  * session → device → decision → assertion → forward.
  */
 import { Hono } from 'hono';
-import { decisionEvent, noSessionEvent, policyHash, type DecisionEvent } from '../audit/index.js';
+import { decisionEvent } from '../audit/index.js';
+import { recordDecision, recordNoSession } from './decision-record.js';
 import { B64URL_256, safeReturnPath, sha256b64url, timingSafeEqual } from '../auth/index.js';
 import type { Workload } from '../catalog/index.js';
 import { TollgateError } from '../errors.js';
@@ -40,13 +41,6 @@ export function problem(rc: RequestContext, err: unknown, extra?: Headers): Resp
 }
 
 /** Hand a decision record to the audit sink; the policy hash is computed off the hot path (docs/audit.md). */
-function recordDecision(rc: RequestContext, snapshot: GatewaySnapshot, event: DecisionEvent): void {
-  rc.deps.audit.record(
-    policyHash(snapshot.document).then((h) => ({ ...event, policyHash: h })),
-    rc.waitUntil,
-  );
-}
-
 export function workloadRoutes(): Hono<{ Bindings: WorkloadBindings }> {
   const app = new Hono<{ Bindings: WorkloadBindings }>();
   app.onError((err, c) => problem(c.env.rc, err));
@@ -168,23 +162,8 @@ export async function workloadProxy(rc: RequestContext, workload: Workload, snap
   if (read.kind !== 'valid') {
     rc.log.session = read.kind === 'absent' ? 'absent' : read.reason;
     const refused = read.kind === 'refused' ? read.claims : undefined;
-    recordDecision(
-      rc,
-      snapshot,
-      noSessionEvent({
-        id: random.id(16),
-        at: clock.now(),
-        requestId: rc.requestId,
-        host: rc.authority,
-        workload: workload.id,
-        method: rc.request.method,
-        path: rc.url.pathname,
-        policyVersion: snapshot.version,
-        session: rc.log.session,
-        // A cookie that opened but was refused (expired, revoked …) still names who it was.
-        ...(refused ? { subject: refused.sub, sessionId: refused.sid } : {}),
-      }),
-    );
+    // A cookie that opened but was refused (expired, revoked …) still names who it was.
+    recordNoSession(rc, snapshot, workload, rc.log.session, refused ? { subject: refused.sub, sessionId: refused.sid } : undefined);
     if (rc.browser) return startHandoff(rc, clear);
     const headers = new Headers();
     for (const cookie of clear) headers.append('set-cookie', cookie);

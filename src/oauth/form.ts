@@ -3,6 +3,7 @@
  * 64 KiB, every parameter at most once (RFC 6749 §3.2) — except `resource`
  * (RFC 8707 allows several; Tollgate issues for one, see audience.ts).
  */
+import { readBoundedBytes } from '../platform/index.js';
 import { oauthError } from './errors.js';
 
 export const MAX_FORM_BYTES = 64 * 1024;
@@ -17,26 +18,8 @@ export interface OAuthForm {
 async function readBounded(request: Request): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_FORM_BYTES) throw oauthError('invalid_request', 'the request body is too large');
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_FORM_BYTES) {
-      await reader.cancel();
-      throw oauthError('invalid_request', 'the request body is too large');
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
+  const all = await readBoundedBytes(request.body, MAX_FORM_BYTES);
+  if (!all) throw oauthError('invalid_request', 'the request body is too large');
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all);
   } catch {

@@ -77,6 +77,34 @@ export function pooledRandom(poolSize = 4096): Random {
 /** The process-wide CSPRNG source (pooled). */
 export const cryptoRandom: Random = pooledRandom();
 
+/**
+ * Read a body stream whole, stopping (and cancelling the stream) as soon as it
+ * exceeds `maxBytes`: null then. For bodies we must parse but never trust the size of.
+ */
+export async function readBoundedBytes(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array | null> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
 function emit(level: 'info' | 'warn' | 'error', event: string, fields?: LogFields): void {
   const line = JSON.stringify({ level, event, ...fields });
   if (level === 'error') console.error(line);

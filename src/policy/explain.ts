@@ -15,6 +15,7 @@ import { cidrContains, parseAddress, parseCidr, type Address } from './cidr.js';
 import { compileMethods, compilePathGlobs, compileWorkloadPattern, pathInfo } from './glob.js';
 import {
   evaluate,
+  sortReasons,
   type Binding,
   type BindingSubject,
   type Conditions,
@@ -215,28 +216,6 @@ function denyRequirements(c: Conditions | undefined, f: Facts): ConditionCheck[]
   return out;
 }
 
-const REASON_ORDER: readonly ReasonCode[] = [
-  'allowed',
-  'no-session',
-  'unknown-workload',
-  'no-matching-grant',
-  'explicit-deny',
-  'binding-expired',
-  'binding-not-yet-valid',
-  'device-untrusted',
-  'mfa-required',
-  'auth-too-old',
-  'outside-time-window',
-  'source-ip-not-allowed',
-  'country-not-allowed',
-  'evaluation-error',
-];
-
-function sorted(reasons: Iterable<ReasonCode>): ReasonCode[] {
-  const set = new Set(reasons);
-  return REASON_ORDER.filter((r) => set.has(r));
-}
-
 function bindingSelects(b: Binding, s: DecisionInput['subject']): boolean {
   switch (b.subject.kind) {
     case 'user':
@@ -318,7 +297,7 @@ function explainUnsafe(source: ExplainSource, input: DecisionInput, decision: De
         reasons = conditions.filter((c) => !c.passed).map((c) => c.reason!);
         outcome = reasons.length === 0 ? 'allows' : 'conditions-failed';
       }
-      grants.push({ roleId: role.id, grantId: g.id, workload: g.workload, bindingValid: st.valid, target, conditions, outcome, reasons: sorted(reasons) });
+      grants.push({ roleId: role.id, grantId: g.id, workload: g.workload, bindingValid: st.valid, target, conditions, outcome, reasons: sortReasons(reasons) });
     }
   }
 
@@ -343,7 +322,7 @@ function explainUnsafe(source: ExplainSource, input: DecisionInput, decision: De
       scope,
       requirements,
       applies,
-      reasons: applies ? sorted(['explicit-deny', ...unmet.map((r) => r.reason!)]) : [],
+      reasons: applies ? sortReasons(['explicit-deny', ...unmet.map((r) => r.reason!)]) : [],
     };
     if (rule.reason) e.reason = rule.reason;
     denyRules.push(e);
@@ -390,5 +369,5 @@ export function derivedOutcome(e: Explanation): Pick<Decision, 'effect' | 'reaso
   if (e.grants.some((g) => g.outcome === 'allows')) return { effect: 'allow', reasons: ['allowed'] };
   const failed = e.grants.filter((g) => g.outcome !== 'target-mismatch');
   if (failed.length === 0) return { effect: 'deny', reasons: ['no-matching-grant'] };
-  return { effect: 'deny', reasons: sorted(failed.flatMap((g) => g.reasons)) };
+  return { effect: 'deny', reasons: sortReasons(failed.flatMap((g) => g.reasons)) };
 }

@@ -659,7 +659,9 @@ function roleStatuses(p: CompiledPolicy, s: Subject, now: number): Map<string, R
   return out;
 }
 
-function sortReasons(set: Set<ReasonCode>): ReasonCode[] {
+/** Reasons, unique, in the canonical order (decisions and explanations list them the same way). */
+export function sortReasons(reasons: Iterable<ReasonCode>): ReasonCode[] {
+  const set = reasons instanceof Set ? (reasons as Set<ReasonCode>) : new Set(reasons);
   return REASON_ORDER.filter((r) => set.has(r));
 }
 

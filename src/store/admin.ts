@@ -19,7 +19,8 @@
  * can never together store a policy that `compile()` would refuse; the caller
  * retries on a moved base when its own If-Match still holds.
  */
-import { TollgateError, isTollgateError } from '../errors.js';
+import { TollgateError } from '../errors.js';
+import { guarded } from './guarded.js';
 import { ADMIN_SQL as SQL } from './admin-sql.js';
 import { grantRowId } from './keys.js';
 import { decodeRows, type Rows } from './rows.js';
@@ -32,14 +33,6 @@ export interface D1AdminStoreBindings {
   DB: D1Database;
 }
 
-async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    if (isTollgateError(cause)) throw cause;
-    throw new TollgateError('internal', `storage error: ${what}`, { cause });
-  }
-}
 
 type Row = Record<string, unknown>;
 const EMPTY: Rows = { roles: [], grants: [], bindings: [], denyRules: [], workloads: [], hosts: [], endpoints: [] };

@@ -1,5 +1,6 @@
 /** D1 (configuration, sessions, hand-off codes) + KV (version pointer) adapter. */
-import { TollgateError, isTollgateError } from '../errors.js';
+import { TollgateError } from '../errors.js';
+import { guarded } from './guarded.js';
 import type { Binding, DenyRule, Role } from '../policy/index.js';
 import type { Workload } from '../catalog/types.js';
 import type { ConfigData, HandoffRecord, SessionRecord, Store } from './ports.js';
@@ -12,14 +13,6 @@ export interface D1StoreBindings {
   CONFIG: KVNamespace;
 }
 
-async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    if (isTollgateError(cause)) throw cause;
-    throw new TollgateError('internal', `storage error: ${what}`, { cause });
-  }
-}
 
 export function createD1Store({ DB, CONFIG }: D1StoreBindings): Store {
   return {

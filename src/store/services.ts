@@ -6,7 +6,8 @@
  * record.
  */
 import type { JWK } from 'jose';
-import { TollgateError, isTollgateError } from '../errors.js';
+import { TollgateError } from '../errors.js';
+import { guarded } from './guarded.js';
 import type { ExternalAlgorithm, IssuerPreset, MappingRule, TrustedIssuer } from '../federation/model.js';
 import type { ClientAuthMethod, ServiceAccount, ServiceGrantType } from '../oauth/model.js';
 import type { ChangeRecord, Page } from './admin-ports.js';
@@ -22,14 +23,6 @@ export interface D1ServiceStoreBindings {
 
 type Row = Record<string, unknown>;
 
-async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    if (isTollgateError(cause)) throw cause;
-    throw new TollgateError('internal', `storage error: ${what}`, { cause });
-  }
-}
 
 function jsonOf<T>(text: unknown, where: string): T {
   try {
