@@ -91,6 +91,39 @@ interface SealedEnvelope {
   v: object;
 }
 
+export interface CookieCodecOptions {
+  /**
+   * How many opened session cookies to remember (default 2048; 0 turns it off).
+   * A browser sends the same sealed value on every request until it is
+   * re-issued, so the hot path would otherwise decrypt the same bytes again
+   * each time. Only values that opened are kept, keyed by the exact value —
+   * which only its holder knows — together with their `exp`, which is checked
+   * on every hit; the caller re-checks everything else (host, timeouts,
+   * revocation) on every request.
+   */
+  sessionCacheSize?: number;
+}
+
+/** Oldest-first eviction: a busy session pushed out is decrypted once more, nothing else. */
+class OpenedCache {
+  private readonly entries = new Map<string, { exp: number; json: string }>();
+  constructor(private readonly max: number) {}
+
+  get(value: string, nowSeconds: number): string | undefined {
+    const hit = this.entries.get(value);
+    if (!hit) return undefined;
+    if (nowSeconds < hit.exp) return hit.json;
+    this.entries.delete(value);
+    return undefined;
+  }
+
+  set(value: string, exp: number, json: string): void {
+    if (this.max <= 0) return;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(value, { exp, json });
+  }
+}
+
 /**
  * `secret`: base64url, at least 32 bytes. Throws TollgateError('config-invalid') otherwise.
  *
@@ -99,7 +132,7 @@ interface SealedEnvelope {
  * value is a compact JWE (`dir`, `A256GCM`) whose plaintext carries the payload,
  * the purpose and `exp`.
  */
-export async function createCookieCodec(secret: string): Promise<CookieCodec> {
+export async function createCookieCodec(secret: string, options: CookieCodecOptions = {}): Promise<CookieCodec> {
   const ikm = decodeSecret(secret);
   if (!ikm || ikm.length < 32) {
     throw new TollgateError('config-invalid', 'SESSION_SECRET must be base64url and at least 32 bytes');
@@ -116,6 +149,8 @@ export async function createCookieCodec(secret: string): Promise<CookieCodec> {
     );
     keys.set(purpose, key);
   }
+  // Session cookies only: the other purposes are single-use by design.
+  const opened = new OpenedCache(options.sessionCacheSize ?? 2048);
 
   return {
     async seal(purpose, payload, ttlSeconds, nowSeconds) {
@@ -136,6 +171,11 @@ export async function createCookieCodec(secret: string): Promise<CookieCodec> {
         const key = keys.get(purpose);
         if (!key || typeof value !== 'string' || value.length > MAX_SEALED_LENGTH || !COMPACT_DIR_RE.test(value)) return null;
         if (!Number.isFinite(nowSeconds)) return null;
+        if (purpose === 'session') {
+          // Parsed afresh on each hit, so a caller that changes its copy cannot change the next one.
+          const json = opened.get(value, nowSeconds);
+          if (json !== undefined) return JSON.parse(json) as T;
+        }
         const parts = value.split('.');
         for (const part of parts) if (part.length > 0 && !isCanonicalB64url(part)) return null;
         const { plaintext } = await compactDecrypt(value, key, DECRYPT_OPTIONS);
@@ -144,6 +184,7 @@ export async function createCookieCodec(secret: string): Promise<CookieCodec> {
         if (envelope.pur !== purpose) return null;
         if (typeof envelope.exp !== 'number' || !(nowSeconds < envelope.exp)) return null;
         if (envelope.v === null || typeof envelope.v !== 'object') return null;
+        if (purpose === 'session') opened.set(value, envelope.exp, JSON.stringify(envelope.v));
         return envelope.v as T;
       } catch {
         return null;

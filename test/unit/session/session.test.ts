@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { CompactEncrypt } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TollgateError } from '../../../src/errors.js';
 import {
   GATEWAY_COOKIE_NAMES,
@@ -183,6 +183,76 @@ describe('seal / open', () => {
       expect(await codec.open('session', value, NOW)).toBeNull();
     }
     expect(await codec.open('bogus' as CookiePurpose, 'x', NOW)).toBeNull();
+  });
+});
+
+describe('opened-session cache', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const decrypts = () => vi.spyOn(crypto.subtle, 'decrypt');
+
+  it('opens a session value once, then answers from memory with the same payload', async () => {
+    const c = await createCookieCodec(SECRET);
+    const sealed = await c.seal('session', { sid: 's1', groups: ['a'] }, 600, NOW);
+    const spy = decrypts();
+    for (let i = 0; i < 5; i++) expect(await c.open('session', sealed, NOW + i)).toEqual({ sid: 's1', groups: ['a'] });
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it('still enforces the sealed exp on a hit', async () => {
+    const c = await createCookieCodec(SECRET);
+    const sealed = await c.seal('session', { a: 1 }, 60, NOW);
+    expect(await c.open('session', sealed, NOW)).toEqual({ a: 1 });
+    expect(await c.open('session', sealed, NOW + 59)).toEqual({ a: 1 });
+    expect(await c.open('session', sealed, NOW + 60)).toBeNull();
+    expect(await c.open('session', sealed, NOW + 1)).toEqual({ a: 1 });
+    expect(await c.open('session', sealed, Number.NaN)).toBeNull();
+  });
+
+  it('a cached value never opens as another purpose, and a near miss is decrypted (and refused)', async () => {
+    const c = await createCookieCodec(SECRET);
+    const sealed = await c.seal('session', { a: 1 }, 60, NOW);
+    await c.open('session', sealed, NOW);
+    expect(await c.open('nonce', sealed, NOW)).toBeNull();
+    expect(await c.open('auth-tx', sealed, NOW)).toBeNull();
+    const last = sealed[sealed.length - 1] === 'A' ? 'Q' : 'A';
+    expect(await c.open('session', sealed.slice(0, -1) + last, NOW)).toBeNull();
+  });
+
+  it('hands out a fresh copy each time: changing one does not change the next', async () => {
+    const c = await createCookieCodec(SECRET);
+    const sealed = await c.seal('session', { groups: ['a'] }, 60, NOW);
+    const first = await c.open<{ groups: string[] }>('session', sealed, NOW);
+    first!.groups.push('admin');
+    const second = await c.open<{ groups: string[] }>('session', sealed, NOW);
+    second!.groups.push('root');
+    expect(await c.open('session', sealed, NOW)).toEqual({ groups: ['a'] });
+  });
+
+  it('is bounded (oldest out first) and can be turned off', async () => {
+    const small = await createCookieCodec(SECRET, { sessionCacheSize: 2 });
+    const values = await Promise.all([1, 2, 3].map((n) => small.seal('session', { n }, 60, NOW)));
+    for (const v of values) await small.open('session', v, NOW);
+    const spy = decrypts();
+    await small.open('session', values[2]!, NOW);
+    await small.open('session', values[1]!, NOW);
+    expect(spy).toHaveBeenCalledTimes(0);
+    await small.open('session', values[0]!, NOW);
+    expect(spy).toHaveBeenCalledTimes(1);
+
+    const off = await createCookieCodec(SECRET, { sessionCacheSize: 0 });
+    const v = await off.seal('session', { a: 1 }, 60, NOW);
+    await off.open('session', v, NOW);
+    await off.open('session', v, NOW);
+    expect(spy).toHaveBeenCalledTimes(3);
+  });
+
+  it('never caches the single-use purposes', async () => {
+    const c = await createCookieCodec(SECRET);
+    const nonce = await c.seal('nonce', { n: 1 }, 60, NOW);
+    const spy = decrypts();
+    await c.open('nonce', nonce, NOW);
+    await c.open('nonce', nonce, NOW);
+    expect(spy).toHaveBeenCalledTimes(2);
   });
 });
 
