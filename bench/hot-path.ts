@@ -123,7 +123,7 @@ const deps = {
   upstreamFetch: async () => upstreamResponse(),
   // Origin-only dependencies (admin API, the stored audit trail …) are left out: a workload host never touches them.
   // The AUDIT queue's send serialises the message (contentType json); delivery itself is off the request.
-  audit: queueAuditSink({ send: async (m: AuditEvent) => void (sink += JSON.stringify(m).length) }, logger),
+  audit: queueAuditSink({ sendBatch: async (ms) => { for (const m of ms) sink += JSON.stringify(m.body).length; } }, logger),
 } as unknown as GatewayDeps;
 const app = createApp(deps);
 

@@ -3,11 +3,20 @@
  *
  * The gateway hands each event to an `AuditSink` and moves on: the send runs
  * under `waitUntil`, so it never delays the response, and a failed send is
- * logged (event kind, request id and error name only) — it never turns a
+ * logged (count, request ids and error name only) — it never turns a
  * response into an error. The production sink is a Cloudflare Queue producer;
  * the queue's consumer (`consumeAuditBatch`, the Worker's `queue()` handler)
- * batches the events into D1. An in-memory batch inside the isolate would be
- * lost with the isolate, so there is none.
+ * batches the events into D1.
+ *
+ * Events that arrive within a few milliseconds of each other leave in one
+ * `sendBatch` (one Queue operation instead of one per request). An in-memory
+ * batch inside the isolate would be lost with the isolate, so a waiting event
+ * is always covered by a `waitUntil`: the first event of a batch elects its
+ * request as the sender, whose `waitUntil` lasts until the batch is sent;
+ * events that arrive while it waits join that batch; the sender takes the
+ * batch in one step, and the next event after that elects a new sender. No
+ * sender ever carries more than one batch, so none outlives its request's
+ * `waitUntil` budget under sustained load.
  */
 import type { Logger } from '../platform/index.js';
 import type { AuditEvent } from './events.js';
@@ -26,47 +35,97 @@ export interface AuditSink {
 
 /** The one producer method the sink needs (a `Queue` binding has it). */
 export interface AuditQueue {
-  send(message: AuditEvent, options?: { contentType?: 'json' | 'v8' | 'text' | 'bytes' }): Promise<unknown>;
+  sendBatch(messages: Iterable<{ body: AuditEvent; contentType?: 'json' | 'v8' | 'text' | 'bytes' }>): Promise<unknown>;
+}
+
+export interface BatchingOptions {
+  /** How long the first event of a batch waits for others (default 5 ms; the response never waits). */
+  lingerMs?: number;
+  /** Events per send (default 100, the Queues limit per `sendBatch`). */
+  maxEvents?: number;
+  /** Serialised bytes per send (default 192 KiB; Queues allow 256 KB per batch). */
+  maxBytes?: number;
+  /** Injected for tests; default `setTimeout`. */
+  wait?: (ms: number) => Promise<void>;
 }
 
 function errorName(err: unknown): string {
   return err instanceof Error ? err.name : typeof err;
 }
 
-function deliver(work: (event: AuditEvent) => Promise<unknown>, logger: Logger, event: AuditEvent | Promise<AuditEvent>, waitUntil?: WaitUntil): void {
-  let kind = 'unknown';
-  let requestId: string | undefined;
-  const run = (async () => {
-    const e = await event;
-    kind = e.kind;
-    requestId = e.requestId;
-    await work(e);
-  })().catch((err: unknown) => {
-    logger.error('audit-send-failed', { kind, request_id: requestId, error: errorName(err) });
-  });
-  try {
-    waitUntil?.(run);
-  } catch (err) {
-    logger.error('audit-send-failed', { kind, request_id: requestId, error: errorName(err) });
+const defaultWait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Split into sends that respect both limits; an event is never split or dropped here. */
+function chunk(events: AuditEvent[], maxEvents: number, maxBytes: number): AuditEvent[][] {
+  const out: AuditEvent[][] = [];
+  let current: AuditEvent[] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const size = JSON.stringify(e).length;
+    if (current.length > 0 && (current.length >= maxEvents || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(e);
+    bytes += size;
   }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
-/** Production: a Cloudflare Queue producer (binding `AUDIT`). */
-export function queueAuditSink(queue: AuditQueue, logger: Logger): AuditSink {
+function batchingSink(send: (events: AuditEvent[]) => Promise<unknown>, logger: Logger, options: BatchingOptions = {}): AuditSink {
+  const { lingerMs = 5, maxEvents = 100, maxBytes = 192 * 1024, wait = defaultWait } = options;
+  let pending: AuditEvent[] = [];
+  let senderElected = false;
+
+  const failed = (events: AuditEvent[], err: unknown) =>
+    logger.error('audit-send-failed', {
+      count: events.length,
+      request_ids: events.slice(0, 10).map((e) => e.requestId).join(','),
+      error: errorName(err),
+    });
+
+  async function sendPending(): Promise<void> {
+    // Whatever happens to the wait, the batch is taken and the next event elects a new sender.
+    await wait(lingerMs).catch(() => undefined);
+    const taken = pending;
+    pending = [];
+    senderElected = false;
+    for (const events of chunk(taken, maxEvents, maxBytes)) {
+      try {
+        await send(events);
+      } catch (err) {
+        failed(events, err);
+      }
+    }
+  }
+
   return {
     record(event, waitUntil) {
-      deliver((e) => queue.send(e, { contentType: 'json' }), logger, event, waitUntil);
+      const run = (async () => {
+        pending.push(await event);
+        if (senderElected) return;
+        senderElected = true;
+        await sendPending();
+      })().catch((err: unknown) => logger.error('audit-send-failed', { count: 1, error: errorName(err) }));
+      try {
+        waitUntil?.(run);
+      } catch (err) {
+        logger.error('audit-send-failed', { count: 1, error: errorName(err) });
+      }
     },
   };
 }
 
-/** Fallback without a queue: one D1 insert per event, still under `waitUntil`. */
-export function directAuditSink(store: AuditStore, logger: Logger): AuditSink {
-  return {
-    record(event, waitUntil) {
-      deliver((e) => store.append([e]), logger, event, waitUntil);
-    },
-  };
+/** Production: a Cloudflare Queue producer (binding `AUDIT`), one `sendBatch` per batch. */
+export function queueAuditSink(queue: AuditQueue, logger: Logger, options?: BatchingOptions): AuditSink {
+  return batchingSink((events) => queue.sendBatch(events.map((body) => ({ body, contentType: 'json' as const }))), logger, options);
+}
+
+/** Fallback without a queue: one D1 batch per batch of events, still under `waitUntil`. */
+export function directAuditSink(store: AuditStore, logger: Logger, options?: BatchingOptions): AuditSink {
+  return batchingSink((events) => store.append(events), logger, options);
 }
 
 /** Tests: keeps events in memory, in order. */

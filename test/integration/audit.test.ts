@@ -99,6 +99,22 @@ describe('decision records through the AUDIT queue', () => {
     expect(row!.data).not.toContain(assertion.split('.')[2]!);
   });
 
+  it('concurrent requests share queue sends across request contexts, and every decision arrives exactly once', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => gw(`http://${INVENTORY}/burst/${i}`, { headers: { ...API, cookie: `tg_session=${alice.inventory}` } })),
+    );
+    const ids = responses.map((r) => {
+      expect(r.status).toBe(200);
+      return expectRequestId(r);
+    });
+    await Promise.all(responses.map((r) => r.body?.cancel()));
+    for (const rid of ids) await eventually(rid);
+    const counts = await env.DB.prepare(`SELECT request_id, COUNT(*) AS n FROM audit WHERE request_id IN (${ids.map(() => '?').join(',')}) GROUP BY request_id`)
+      .bind(...ids)
+      .all<{ request_id: string; n: number }>();
+    expect(counts.results.map((r) => r.n)).toEqual(ids.map(() => 1));
+  });
+
   it('a deny: the reasons and no jti (nothing was minted)', async () => {
     const res = await gw(`http://${BILLING}/ledger`, { headers: { ...API, cookie: `tg_session=${alice.billing}` } });
     expect(res.status).toBe(403);
@@ -186,11 +202,11 @@ describe('the consumer, fed by hand', () => {
   it('a failing queue send never changes the response; it is logged', async () => {
     const logger = recordingLogger();
     const ctx = createExecutionContext();
-    const app = await buildGateway(env, { logger, audit: queueAuditSink({ send: () => Promise.reject(new Error('queue unavailable')) }, logger) });
+    const app = await buildGateway(env, { logger, audit: queueAuditSink({ sendBatch: () => Promise.reject(new Error('queue unavailable')) }, logger, { lingerMs: 0 }) });
     const res = await app.fetch(new Request(`http://${INVENTORY}/x`, { headers: API }), ctx);
     expect(res.status).toBe(401);
     await waitOnExecutionContext(ctx);
-    expect(logger.lines).toContainEqual({ event: 'audit-send-failed', fields: { kind: 'decision', request_id: expectRequestId(res), error: 'Error' } });
+    expect(logger.lines).toContainEqual({ event: 'audit-send-failed', fields: { count: 1, request_ids: expectRequestId(res), error: 'Error' } });
   });
 });
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   consumeAuditBatch,
@@ -33,30 +34,145 @@ function batchOf(bodies: unknown[]) {
   return { batch, state };
 }
 
+type Sent = { body: AuditEvent; contentType?: string }[];
+
+/** A wait the test releases by hand: `release()` lets pending records settle, then ends every wait started so far. */
+function manualWait() {
+  let waiting: (() => void)[] = [];
+  return {
+    wait: () => new Promise<void>((resolve) => waiting.push(resolve)),
+    release: async () => {
+      await new Promise((r) => setTimeout(r, 0));
+      const now = waiting;
+      waiting = [];
+      for (const r of now) r();
+      await new Promise((r) => setTimeout(r, 0));
+    },
+    get count() {
+      return waiting.length;
+    },
+  };
+}
+
 describe('queue sink', () => {
-  it('sends under waitUntil, returns at once', async () => {
-    const sent: AuditEvent[] = [];
+  it('sends under waitUntil as JSON, returns at once', async () => {
+    const sent: Sent[] = [];
     const waited: Promise<unknown>[] = [];
-    const sink = queueAuditSink({ send: async (m) => void sent.push(m) }, recordingLogger());
+    const sink = queueAuditSink({ sendBatch: async (m) => void sent.push([...m]) }, recordingLogger(), { lingerMs: 0 });
     sink.record(ev(1), (p) => waited.push(p));
     expect(waited).toHaveLength(1);
+    expect(sent).toHaveLength(0);
     await Promise.all(waited);
-    expect(sent.map((e) => e.id)).toEqual(['e1']);
+    expect(sent).toEqual([[{ body: ev(1), contentType: 'json' }]]);
   });
 
-  it('a failing send (thrown or rejected) is logged by kind and request id, never thrown', async () => {
+  it('events recorded while the sender waits leave in its one send; every event has a waitUntil', async () => {
+    const sent: Sent[] = [];
+    const waited: Promise<unknown>[] = [];
+    const timer = manualWait();
+    const sink = queueAuditSink({ sendBatch: async (m) => void sent.push([...m]) }, recordingLogger(), { wait: timer.wait });
+    for (let i = 1; i <= 5; i++) sink.record(i % 2 ? ev(i) : Promise.resolve(ev(i)), (p) => waited.push(p));
+    expect(waited).toHaveLength(5);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(timer.count).toBe(1);
+    await timer.release();
+    await Promise.all(waited);
+    expect(sent.map((b) => b.map((m) => m.body.id))).toEqual([['e1', 'e2', 'e3', 'e4', 'e5']]);
+  });
+
+  it('a sender carries one batch: events after its take elect a new sender, whose send does not wait for the first', async () => {
+    const sent: string[][] = [];
+    const gates: (() => void)[] = [];
+    const timer = manualWait();
+    const sink = queueAuditSink(
+      { sendBatch: (m) => new Promise<void>((resolve) => { sent.push([...m].map((x) => x.body.id)); gates.push(resolve); }) },
+      recordingLogger(),
+      { wait: timer.wait },
+    );
+    let firstDone = false;
+    sink.record(ev(1), (p) => void p.then(() => (firstDone = true)));
+    await timer.release();
+    expect(sent).toEqual([['e1']]);
+    const second: Promise<unknown>[] = [];
+    sink.record(ev(2), (p) => second.push(p));
+    await timer.release();
+    expect(sent).toEqual([['e1'], ['e2']]);
+    gates[1]!();
+    await Promise.all(second);
+    expect(firstDone).toBe(false);
+    gates[0]!();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(firstDone).toBe(true);
+  });
+
+  it('splits a batch at 100 events and at the byte budget, never dropping one', async () => {
+    const sent: Sent[] = [];
+    const timer = manualWait();
+    const waited: Promise<unknown>[] = [];
+    const sink = queueAuditSink({ sendBatch: async (m) => void sent.push([...m]) }, recordingLogger(), { wait: timer.wait });
+    for (let i = 0; i < 250; i++) sink.record(ev(i), (p) => waited.push(p));
+    await new Promise((r) => setTimeout(r, 0));
+    await timer.release();
+    await Promise.all(waited);
+    expect(sent.map((b) => b.length)).toEqual([100, 100, 50]);
+
+    const size = JSON.stringify(ev(1)).length;
+    const bySize: Sent[] = [];
+    const small = queueAuditSink({ sendBatch: async (m) => void bySize.push([...m]) }, recordingLogger(), { wait: timer.wait, maxBytes: size * 3 + 10 });
+    for (let i = 1; i <= 7; i++) small.record(ev(i), (p) => waited.push(p));
+    await new Promise((r) => setTimeout(r, 0));
+    await timer.release();
+    await Promise.all(waited);
+    expect(bySize.map((b) => b.length)).toEqual([3, 3, 1]);
+  });
+
+  it('every recorded event is sent exactly once, whatever the interleaving', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom('record', 'record-later', 'release'), { maxLength: 60 }), fc.integer({ min: 1, max: 7 }), async (steps, maxEvents) => {
+        const sent: string[] = [];
+        const timer = manualWait();
+        const waited: Promise<unknown>[] = [];
+        const sink = queueAuditSink({ sendBatch: async (m) => void sent.push(...[...m].map((x) => x.body.id)) }, recordingLogger(), { wait: timer.wait, maxEvents });
+        let n = 0;
+        for (const step of steps) {
+          if (step === 'release') await timer.release();
+          else sink.record(step === 'record' ? ev(n++) : Promise.resolve(ev(n++)), (p) => waited.push(p));
+        }
+        while (timer.count > 0 || sent.length < n) await timer.release();
+        await Promise.all(waited);
+        expect([...sent].sort()).toEqual(Array.from({ length: n }, (_, i) => `e${i}`).sort());
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a failing send (thrown or rejected) is logged by count and request ids, never thrown', async () => {
     const log = recordingLogger();
     const waited: Promise<unknown>[] = [];
-    const rejecting = queueAuditSink({ send: () => Promise.reject(new TypeError('queue down: token=SECRET')) }, log);
-    const throwing = queueAuditSink({ send: () => { throw new RangeError('too big'); } }, log);
+    const rejecting = queueAuditSink({ sendBatch: () => Promise.reject(new TypeError('queue down: token=SECRET')) }, log, { lingerMs: 0 });
+    const throwing = queueAuditSink({ sendBatch: () => { throw new RangeError('too big'); } }, log, { lingerMs: 0 });
     expect(() => rejecting.record(ev(1), (p) => waited.push(p))).not.toThrow();
     expect(() => throwing.record(Promise.resolve(ev(2)), (p) => waited.push(p))).not.toThrow();
     await Promise.all(waited);
-    expect([...log.lines].sort((a, b) => String(a.fields?.request_id).localeCompare(String(b.fields?.request_id)))).toEqual([
-      { level: 'error', event: 'audit-send-failed', fields: { kind: 'decision', request_id: 'r1', error: 'TypeError' } },
-      { level: 'error', event: 'audit-send-failed', fields: { kind: 'decision', request_id: 'r2', error: 'RangeError' } },
+    expect([...log.lines].sort((a, b) => String(a.fields?.request_ids).localeCompare(String(b.fields?.request_ids)))).toEqual([
+      { level: 'error', event: 'audit-send-failed', fields: { count: 1, request_ids: 'r1', error: 'TypeError' } },
+      { level: 'error', event: 'audit-send-failed', fields: { count: 1, request_ids: 'r2', error: 'RangeError' } },
     ]);
     expect(JSON.stringify(log.lines)).not.toContain('SECRET');
+  });
+
+  it('a failed send does not stop the next batch', async () => {
+    const log = recordingLogger();
+    const sent: string[] = [];
+    let fail = true;
+    const waited: Promise<unknown>[] = [];
+    const sink = queueAuditSink({ sendBatch: async (m) => { if (fail) { fail = false; throw new Error('once'); } sent.push(...[...m].map((x) => x.body.id)); } }, log, { lingerMs: 0 });
+    sink.record(ev(1), (p) => waited.push(p));
+    await Promise.all(waited);
+    sink.record(ev(2), (p) => waited.push(p));
+    await Promise.all(waited);
+    expect(sent).toEqual(['e2']);
+    expect(log.lines).toHaveLength(1);
   });
 
   it('memory sink keeps events in order', async () => {
