@@ -75,7 +75,7 @@ try {
   const app = await startNodeReady('app', join(BENCH_DIR, 'guard', 'app.ts'), {});
   procs.push(app);
   // Bundles for phase 2, built the way a deploy builds them.
-  const gatewayBundle = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle-gateway'));
+  const gatewayBundle = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle-gateway'), PROFILE ? { minify: false } : {});
   const passBundle = bundleWorker(join(BENCH_DIR, 'passthrough', 'wrangler.toml'), join(dir, 'bundle-pass'));
   const passDev = wranglerDev('passthrough', ['--config', join(BENCH_DIR, 'passthrough', 'wrangler.toml'), '--port', String(PASS_PORT), '--inspector-port', String(await freePortNumber()), '--var', `UPSTREAM:http://127.0.0.1:${app.port}`], join(RAW_DIR, 'e2e-passthrough-dev.log'));
   procs.push(passDev);

@@ -122,8 +122,8 @@ const deps = {
   devices: noDeviceContext,
   upstreamFetch: async () => upstreamResponse(),
   // Origin-only dependencies (admin API, the stored audit trail …) are left out: a workload host never touches them.
-  // The AUDIT queue's send serialises the message (contentType json); delivery itself is off the request.
-  audit: queueAuditSink({ sendBatch: async (ms) => { for (const m of ms) sink += JSON.stringify(m.body).length; } }, logger),
+  // The sink serialises each event (the Queue message is JSON text); the runtime's delivery is off the request.
+  audit: queueAuditSink({ sendBatch: async (ms) => { for (const m of ms) sink += m.body.length; } }, logger),
 } as unknown as GatewayDeps;
 const app = createApp(deps);
 

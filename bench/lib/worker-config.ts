@@ -10,8 +10,10 @@ import { REPO_ROOT } from './paths.js';
 import { WRANGLER_NODE_ARGS, wranglerEnv } from './wrangler.js';
 
 /** Bundle a Worker exactly as a deploy would (`wrangler deploy --dry-run --outdir`); returns the main module's path. */
-export function bundleWorker(config: string, outdir: string): string {
-  execFileSync(process.execPath, [...WRANGLER_NODE_ARGS, 'deploy', '--dry-run', '--outdir', outdir, '--config', config], { cwd: REPO_ROOT, env: wranglerEnv(), stdio: 'ignore' });
+/** `minify: false` keeps names readable (profiles); the default follows wrangler.toml. */
+export function bundleWorker(config: string, outdir: string, options: { minify?: boolean } = {}): string {
+  const minify = options.minify === false ? ['--no-minify'] : [];
+  execFileSync(process.execPath, [...WRANGLER_NODE_ARGS, 'deploy', '--dry-run', '--outdir', outdir, '--config', config, ...minify], { cwd: REPO_ROOT, env: wranglerEnv(), stdio: 'ignore' });
   const main = readFileSync(config, 'utf8').match(/^main\s*=\s*"([^"]+)"/m)?.[1] ?? 'index.ts';
   return join(outdir, main.replace(/^.*\//, '').replace(/\.ts$/, '.js'));
 }

@@ -4,7 +4,10 @@
  * does not advance its clock during synchronous work, but the sampling
  * profiler runs on its own thread, so the shares are meaningful.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WebSocket } from 'undici';
+import { RAW_DIR } from './paths.js';
 
 interface ProfileNode {
   id: number;
@@ -45,6 +48,7 @@ export async function profileWorkerd(inspectorPort: number, during: () => Promis
   await during();
   const { profile } = (await send('Profiler.stop')) as { profile: { nodes: ProfileNode[] } };
   ws.close();
+  writeFileSync(join(RAW_DIR, `workerd-${Date.now()}.cpuprofile`), JSON.stringify(profile));
 
   const nodes = profile.nodes;
   const total = nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0);

@@ -45,12 +45,23 @@ export interface ConsumeOptions {
   retryDelaySeconds?: number;
 }
 
+/** Producers send each event as JSON text (serialised once, also to size the batch); older ones sent the object. */
+function bodyOf(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function consumeAuditBatch(batch: AuditMessageBatch, options: ConsumeOptions): Promise<{ written: number; dropped: number }> {
   const { store, logger } = options;
   const events: AuditEvent[] = [];
   let dropped = 0;
   for (const m of batch.messages) {
-    if (isAuditEvent(m.body)) events.push(m.body);
+    const body = bodyOf(m.body);
+    if (isAuditEvent(body)) events.push(body);
     else {
       dropped++;
       logger.error('audit-message-malformed', { queue: batch.queue, message: m.id });

@@ -35,7 +35,7 @@ export interface AuditSink {
 
 /** The one producer method the sink needs (a `Queue` binding has it). */
 export interface AuditQueue {
-  sendBatch(messages: Iterable<{ body: AuditEvent; contentType?: 'json' | 'v8' | 'text' | 'bytes' }>): Promise<unknown>;
+  sendBatch(messages: Iterable<{ body: string; contentType: 'text' }>): Promise<unknown>;
 }
 
 export interface BatchingOptions {
@@ -55,13 +55,24 @@ function errorName(err: unknown): string {
 
 const defaultWait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+interface Pending {
+  event: AuditEvent;
+  /** The event as JSON: what a Queue message carries. */
+  json: string;
+  /** Its UTF-8 size, against the batch budget. */
+  bytes: number;
+}
+
+const utf8 = new TextEncoder();
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Split into sends that respect both limits; an event is never split or dropped here. */
-function chunk(events: AuditEvent[], maxEvents: number, maxBytes: number): AuditEvent[][] {
-  const out: AuditEvent[][] = [];
-  let current: AuditEvent[] = [];
+function chunk(events: Pending[], maxEvents: number, maxBytes: number): Pending[][] {
+  const out: Pending[][] = [];
+  let current: Pending[] = [];
   let bytes = 0;
   for (const e of events) {
-    const size = JSON.stringify(e).length;
+    const size = e.bytes;
     if (current.length > 0 && (current.length >= maxEvents || bytes + size > maxBytes)) {
       out.push(current);
       current = [];
@@ -74,15 +85,15 @@ function chunk(events: AuditEvent[], maxEvents: number, maxBytes: number): Audit
   return out;
 }
 
-function batchingSink(send: (events: AuditEvent[]) => Promise<unknown>, logger: Logger, options: BatchingOptions = {}): AuditSink {
+function batchingSink(send: (events: Pending[]) => Promise<unknown>, logger: Logger, options: BatchingOptions = {}): AuditSink {
   const { lingerMs = 5, maxEvents = 100, maxBytes = 192 * 1024, wait = defaultWait } = options;
-  let pending: AuditEvent[] = [];
+  let pending: Pending[] = [];
   let senderElected = false;
 
-  const failed = (events: AuditEvent[], err: unknown) =>
+  const failed = (events: Pending[], err: unknown) =>
     logger.error('audit-send-failed', {
       count: events.length,
-      request_ids: events.slice(0, 10).map((e) => e.requestId).join(','),
+      request_ids: events.slice(0, 10).map((e) => e.event.requestId).join(','),
       error: errorName(err),
     });
 
@@ -104,7 +115,9 @@ function batchingSink(send: (events: AuditEvent[]) => Promise<unknown>, logger: 
   return {
     record(event, waitUntil) {
       const run = (async () => {
-        pending.push(await event);
+        const e = await event;
+        const json = JSON.stringify(e);
+        pending.push({ event: e, json, bytes: NON_ASCII.test(json) ? utf8.encode(json).byteLength : json.length });
         if (senderElected) return;
         senderElected = true;
         await sendPending();
@@ -118,14 +131,14 @@ function batchingSink(send: (events: AuditEvent[]) => Promise<unknown>, logger: 
   };
 }
 
-/** Production: a Cloudflare Queue producer (binding `AUDIT`), one `sendBatch` per batch. */
+/** Production: a Cloudflare Queue producer (binding `AUDIT`), one `sendBatch` per batch, each event as JSON text. */
 export function queueAuditSink(queue: AuditQueue, logger: Logger, options?: BatchingOptions): AuditSink {
-  return batchingSink((events) => queue.sendBatch(events.map((body) => ({ body, contentType: 'json' as const }))), logger, options);
+  return batchingSink((events) => queue.sendBatch(events.map((e) => ({ body: e.json, contentType: 'text' as const }))), logger, options);
 }
 
 /** Fallback without a queue: one D1 batch per batch of events, still under `waitUntil`. */
 export function directAuditSink(store: AuditStore, logger: Logger, options?: BatchingOptions): AuditSink {
-  return batchingSink((events) => store.append(events), logger, options);
+  return batchingSink((events) => store.append(events.map((e) => e.event)), logger, options);
 }
 
 /** Tests: keeps events in memory, in order. */

@@ -16,15 +16,17 @@ export const HOP_BY_HOP = [
   'upgrade',
 ] as const;
 
+const FIXED_HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP);
+
 /** Hop-by-hop names for this message: the fixed list plus every name `Connection` lists. */
-function hopByHopNames(headers: Headers): Set<string> {
-  const names = new Set<string>(HOP_BY_HOP);
+function hopByHopNames(headers: Headers): ReadonlySet<string> {
   const connection = headers.get('connection');
-  if (connection) {
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) names.add(name);
-    }
+  // Most messages on the forward path carry no Connection header: share the fixed set.
+  if (!connection) return FIXED_HOP_BY_HOP;
+  const names = new Set<string>(HOP_BY_HOP);
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name) names.add(name);
   }
   return names;
 }
@@ -38,9 +40,21 @@ function isTollgateHeader(name: string): boolean {
  * nothing remains. Names compare case-insensitively, so a differently-cased
  * copy of a gateway cookie never reaches the workload either.
  */
+const lowerSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/** The lower-cased names as a set, built once per list: callers pass a constant (GATEWAY_COOKIE_NAMES), never a list they later change. */
+function lowerSet(names: readonly string[]): ReadonlySet<string> {
+  let set = lowerSets.get(names);
+  if (!set) {
+    set = new Set(names.map((n) => n.toLowerCase()));
+    lowerSets.set(names, set);
+  }
+  return set;
+}
+
 export function stripCookies(cookieHeader: string | null, names: readonly string[]): string | null {
   if (cookieHeader === null) return null;
-  const drop = new Set(names.map((n) => n.toLowerCase()));
+  const drop = lowerSet(names);
   const kept: string[] = [];
   for (const part of cookieHeader.split(';')) {
     const trimmed = part.trim();
@@ -109,7 +123,7 @@ export interface ClientResponseHeaderOptions {
 /** Headers to return to the client, built from the upstream's response headers. */
 export function clientResponseHeaders(upstream: Headers, options: ClientResponseHeaderOptions): Headers {
   const hop = hopByHopNames(upstream);
-  const drop = new Set(options.gatewayCookies.map((n) => n.toLowerCase()));
+  const drop = lowerSet(options.gatewayCookies);
   const out = new Headers();
   for (const [name, value] of upstream) {
     const lower = name.toLowerCase();

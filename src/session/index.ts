@@ -168,14 +168,15 @@ export async function createCookieCodec(secret: string, options: CookieCodecOpti
 
     async open<T extends object>(purpose: CookiePurpose, value: string, nowSeconds: number): Promise<T | null> {
       try {
-        const key = keys.get(purpose);
-        if (!key || typeof value !== 'string' || value.length > MAX_SEALED_LENGTH || !COMPACT_DIR_RE.test(value)) return null;
-        if (!Number.isFinite(nowSeconds)) return null;
+        if (typeof value !== 'string' || !Number.isFinite(nowSeconds)) return null;
         if (purpose === 'session') {
-          // Parsed afresh on each hit, so a caller that changes its copy cannot change the next one.
+          // Only a value that passed every check below is cached. Parsed afresh on each hit,
+          // so a caller that changes its copy cannot change the next one.
           const json = opened.get(value, nowSeconds);
           if (json !== undefined) return JSON.parse(json) as T;
         }
+        const key = keys.get(purpose);
+        if (!key || value.length > MAX_SEALED_LENGTH || !COMPACT_DIR_RE.test(value)) return null;
         const parts = value.split('.');
         for (const part of parts) if (part.length > 0 && !isCanonicalB64url(part)) return null;
         const { plaintext } = await compactDecrypt(value, key, DECRYPT_OPTIONS);

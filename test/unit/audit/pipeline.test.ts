@@ -34,7 +34,8 @@ function batchOf(bodies: unknown[]) {
   return { batch, state };
 }
 
-type Sent = { body: AuditEvent; contentType?: string }[];
+type Sent = { body: string; contentType: string }[];
+const ids = (batch: Sent) => batch.map((m) => (JSON.parse(m.body) as AuditEvent).id);
 
 /** A wait the test releases by hand: `release()` lets pending records settle, then ends every wait started so far. */
 function manualWait() {
@@ -63,7 +64,7 @@ describe('queue sink', () => {
     expect(waited).toHaveLength(1);
     expect(sent).toHaveLength(0);
     await Promise.all(waited);
-    expect(sent).toEqual([[{ body: ev(1), contentType: 'json' }]]);
+    expect(sent).toEqual([[{ body: JSON.stringify(ev(1)), contentType: 'text' }]]);
   });
 
   it('events recorded while the sender waits leave in its one send; every event has a waitUntil', async () => {
@@ -77,7 +78,7 @@ describe('queue sink', () => {
     expect(timer.count).toBe(1);
     await timer.release();
     await Promise.all(waited);
-    expect(sent.map((b) => b.map((m) => m.body.id))).toEqual([['e1', 'e2', 'e3', 'e4', 'e5']]);
+    expect(sent.map(ids)).toEqual([['e1', 'e2', 'e3', 'e4', 'e5']]);
   });
 
   it('a sender carries one batch: events after its take elect a new sender, whose send does not wait for the first', async () => {
@@ -85,7 +86,7 @@ describe('queue sink', () => {
     const gates: (() => void)[] = [];
     const timer = manualWait();
     const sink = queueAuditSink(
-      { sendBatch: (m) => new Promise<void>((resolve) => { sent.push([...m].map((x) => x.body.id)); gates.push(resolve); }) },
+      { sendBatch: (m) => new Promise<void>((resolve) => { sent.push(ids([...m])); gates.push(resolve); }) },
       recordingLogger(),
       { wait: timer.wait },
     );
@@ -124,6 +125,17 @@ describe('queue sink', () => {
     await timer.release();
     await Promise.all(waited);
     expect(bySize.map((b) => b.length)).toEqual([3, 3, 1]);
+
+    const wide = (i: number) => ev(i, undefined, { path: `/${'é'.repeat(100)}` });
+    const wideSize = new TextEncoder().encode(JSON.stringify(wide(1))).byteLength;
+    expect(wideSize).toBeGreaterThan(JSON.stringify(wide(1)).length);
+    const byBytes: Sent[] = [];
+    const utf8Sink = queueAuditSink({ sendBatch: async (m) => void byBytes.push([...m]) }, recordingLogger(), { wait: timer.wait, maxBytes: wideSize * 2 + 10 });
+    for (let i = 1; i <= 5; i++) utf8Sink.record(wide(i), (p) => waited.push(p));
+    await new Promise((r) => setTimeout(r, 0));
+    await timer.release();
+    await Promise.all(waited);
+    expect(byBytes.map((b) => b.length)).toEqual([2, 2, 1]);
   });
 
   it('every recorded event is sent exactly once, whatever the interleaving', async () => {
@@ -132,7 +144,7 @@ describe('queue sink', () => {
         const sent: string[] = [];
         const timer = manualWait();
         const waited: Promise<unknown>[] = [];
-        const sink = queueAuditSink({ sendBatch: async (m) => void sent.push(...[...m].map((x) => x.body.id)) }, recordingLogger(), { wait: timer.wait, maxEvents });
+        const sink = queueAuditSink({ sendBatch: async (m) => void sent.push(...ids([...m])) }, recordingLogger(), { wait: timer.wait, maxEvents });
         let n = 0;
         for (const step of steps) {
           if (step === 'release') await timer.release();
@@ -166,7 +178,7 @@ describe('queue sink', () => {
     const sent: string[] = [];
     let fail = true;
     const waited: Promise<unknown>[] = [];
-    const sink = queueAuditSink({ sendBatch: async (m) => { if (fail) { fail = false; throw new Error('once'); } sent.push(...[...m].map((x) => x.body.id)); } }, log, { lingerMs: 0 });
+    const sink = queueAuditSink({ sendBatch: async (m) => { if (fail) { fail = false; throw new Error('once'); } sent.push(...ids([...m])); } }, log, { lingerMs: 0 });
     sink.record(ev(1), (p) => waited.push(p));
     await Promise.all(waited);
     sink.record(ev(2), (p) => waited.push(p));
@@ -195,6 +207,14 @@ describe('consumer', () => {
     const again = batchOf(events);
     await consumeAuditBatch(again.batch, { store, logger: log });
     expect(store.rows().map((r) => r.requestId)).toEqual(['r1', 'r2', 'r9']);
+  });
+
+  it('reads events sent as JSON text (the producer) and as objects (older producers); bad JSON text is dropped', async () => {
+    const store = createMemoryAuditStore();
+    const log = recordingLogger();
+    const { batch } = batchOf([JSON.stringify(ev(1)), ev(2), '{"v":1,', JSON.stringify('just a string')]);
+    expect(await consumeAuditBatch(batch, { store, logger: log })).toEqual({ written: 2, dropped: 2 });
+    expect(store.rows().map((r) => r.requestId)).toEqual(['r1', 'r2']);
   });
 
   it('a storage failure retries the whole batch; malformed messages are dropped and logged', async () => {
