@@ -2,7 +2,8 @@
  * The guard under test: `startGuard` (src/guard/node) exactly as the sidecar
  * runs it, except that the keys come from a JWKS file (createStaticKeySource)
  * instead of the gateway's URL. JWKS_FILE, ISSUER, AUDIENCE, UPSTREAM_PORT;
- * SYNC_VERIFY=1 loads the prototype in sync-verify.ts first (measurement only).
+ * SYNC_VERIFY=1 loads the prototype in sync-verify.ts first (measurement only);
+ * GUARD_PROFILE_OUT=<file> writes a CPU profile of the whole run there on SIGTERM.
  * Prints "READY <port>".
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,17 @@ const guard = await startGuard({
   port: 0,
   keySource,
 });
+let stopProfile: (() => Promise<void>) | undefined;
+if (process.env.GUARD_PROFILE_OUT) {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  stopProfile = async () => writeFileSync(process.env.GUARD_PROFILE_OUT!, JSON.stringify((await session.post('Profiler.stop')).profile));
+}
 process.stdout.write(`READY ${guard.port}\n`);
 process.on('SIGTERM', () => {
-  void guard.close(1000).then(() => process.exit(0));
+  void (stopProfile?.() ?? Promise.resolve()).then(() => guard.close(1000)).then(() => process.exit(0));
 });
