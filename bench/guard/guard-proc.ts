@@ -2,7 +2,8 @@
  * The guard under test: `startGuard` (src/guard/node) exactly as the sidecar
  * runs it, except that the keys come from a JWKS file (createStaticKeySource)
  * instead of the gateway's URL. JWKS_FILE, ISSUER, AUDIENCE, UPSTREAM_PORT;
- * SYNC_VERIFY=1 loads the prototype in sync-verify.ts first (measurement only);
+ * SYNC_VERIFY=1 loads the prototype in sync-verify.ts first, NOOP_VERIFY=1 the
+ * ablation in noop-verify.ts (both for measurement only);
  * GUARD_PROFILE_OUT=<file> writes a CPU profile of the whole run there on SIGTERM.
  * Prints "READY <port>".
  */
@@ -11,6 +12,7 @@ import { createStaticKeySource } from '../../src/guard/index.js';
 import { startGuard } from '../../src/guard/node/index.js';
 
 if (process.env.SYNC_VERIFY === '1') await import('./sync-verify.js');
+if (process.env.NOOP_VERIFY === '1') await import('./noop-verify.js');
 const keySource = await createStaticKeySource(JSON.parse(readFileSync(process.env.JWKS_FILE!, 'utf8')) as { keys: unknown[] });
 const guard = await startGuard({
   issuer: process.env.ISSUER!,
