@@ -27,7 +27,7 @@ const ISSUER = 'http://127.0.0.1:8787';
 const AUDIENCE = 'bench';
 const PATH = '/bench';
 const ROUNDS = Number(process.env.GUARD_ROUNDS ?? 3);
-const SECONDS = Number(process.env.GUARD_SECONDS ?? 3);
+const SECONDS = Number(process.env.GUARD_SECONDS ?? 2);
 const CONNS = 32;
 const PROTOTYPE = process.env.GUARD_PROTOTYPE === '1';
 const THREADS = 1;
