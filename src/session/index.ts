@@ -33,7 +33,10 @@ export type CookiePurpose = 'session' | 'auth-tx' | 'nonce';
 export interface CookieCodec {
   /** Seal a JSON payload; `ttlSeconds` bounds its life independently of the payload. */
   seal(purpose: CookiePurpose, payload: object, ttlSeconds: number, nowSeconds: number): Promise<string>;
-  /** Open a sealed value; null for anything tampered, expired, malformed or of another purpose. Never throws. */
+  /**
+   * Open a sealed value; null for anything tampered, expired, malformed or of another purpose. Never throws.
+   * A `session` payload is deep-frozen (it is shared with later requests that send the same cookie).
+   */
   open<T extends object>(purpose: CookiePurpose, value: string, nowSeconds: number): Promise<T | null>;
 }
 
@@ -104,23 +107,32 @@ export interface CookieCodecOptions {
   sessionCacheSize?: number;
 }
 
+/** Freezes a parsed JSON value all the way down (JSON has no cycles). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** Oldest-first eviction: a busy session pushed out is decrypted once more, nothing else. */
 class OpenedCache {
-  private readonly entries = new Map<string, { exp: number; json: string }>();
+  private readonly entries = new Map<string, { exp: number; payload: object }>();
   constructor(private readonly max: number) {}
 
-  get(value: string, nowSeconds: number): string | undefined {
+  get(value: string, nowSeconds: number): object | undefined {
     const hit = this.entries.get(value);
     if (!hit) return undefined;
-    if (nowSeconds < hit.exp) return hit.json;
+    if (nowSeconds < hit.exp) return hit.payload;
     this.entries.delete(value);
     return undefined;
   }
 
-  set(value: string, exp: number, json: string): void {
+  set(value: string, exp: number, payload: object): void {
     if (this.max <= 0) return;
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(value, { exp, json });
+    this.entries.set(value, { exp, payload });
   }
 }
 
@@ -170,10 +182,10 @@ export async function createCookieCodec(secret: string, options: CookieCodecOpti
       try {
         if (typeof value !== 'string' || !Number.isFinite(nowSeconds)) return null;
         if (purpose === 'session') {
-          // Only a value that passed every check below is cached. Parsed afresh on each hit,
-          // so a caller that changes its copy cannot change the next one.
-          const json = opened.get(value, nowSeconds);
-          if (json !== undefined) return JSON.parse(json) as T;
+          // Only a value that passed every check below is cached. Session payloads are handed
+          // out deep-frozen, so no caller can change what the next request sees.
+          const hit = opened.get(value, nowSeconds);
+          if (hit !== undefined) return hit as T;
         }
         const key = keys.get(purpose);
         if (!key || value.length > MAX_SEALED_LENGTH || !COMPACT_DIR_RE.test(value)) return null;
@@ -185,7 +197,7 @@ export async function createCookieCodec(secret: string, options: CookieCodecOpti
         if (envelope.pur !== purpose) return null;
         if (typeof envelope.exp !== 'number' || !(nowSeconds < envelope.exp)) return null;
         if (envelope.v === null || typeof envelope.v !== 'object') return null;
-        if (purpose === 'session') opened.set(value, envelope.exp, JSON.stringify(envelope.v));
+        if (purpose === 'session') opened.set(value, envelope.exp, deepFreeze(envelope.v));
         return envelope.v as T;
       } catch {
         return null;

@@ -218,14 +218,19 @@ describe('opened-session cache', () => {
     expect(await c.open('session', sealed.slice(0, -1) + last, NOW)).toBeNull();
   });
 
-  it('hands out a fresh copy each time: changing one does not change the next', async () => {
+  it('hands out a deep-frozen payload: no caller can change what the next request sees', async () => {
     const c = await createCookieCodec(SECRET);
-    const sealed = await c.seal('session', { groups: ['a'] }, 60, NOW);
-    const first = await c.open<{ groups: string[] }>('session', sealed, NOW);
-    first!.groups.push('admin');
-    const second = await c.open<{ groups: string[] }>('session', sealed, NOW);
-    second!.groups.push('root');
-    expect(await c.open('session', sealed, NOW)).toEqual({ groups: ['a'] });
+    const sealed = await c.seal('session', { groups: ['a'], nested: { x: 1 } }, 60, NOW);
+    for (let i = 0; i < 2; i++) {
+      const opened = await c.open<{ groups: string[]; nested: { x: number } }>('session', sealed, NOW);
+      expect(Object.isFrozen(opened)).toBe(true);
+      expect(() => opened!.groups.push('admin')).toThrow(TypeError);
+      expect(() => { opened!.nested.x = 2; }).toThrow(TypeError);
+    }
+    expect(await c.open('session', sealed, NOW)).toEqual({ groups: ['a'], nested: { x: 1 } });
+    // Other purposes are single-use and handed out as plain objects.
+    const nonce = await c.seal('nonce', { n: [1] }, 60, NOW);
+    expect(Object.isFrozen(await c.open('nonce', nonce, NOW))).toBe(false);
   });
 
   it('is bounded (oldest out first) and can be turned off', async () => {
