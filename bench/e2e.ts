@@ -184,6 +184,12 @@ try {
   ];
   await measure(mfTargets, ROUNDS, SECONDS);
   const targets = [...mfTargets, ...devTargets];
+  // Unloaded latency, one connection (what the peer benchmark compares p50 on): the runtime's own share is the pass-through's.
+  const single: Record<string, WrkSummary> = {};
+  for (const t of mfTargets.slice(1)) {
+    single[t.id] = await runWrk(['-t1', '-c1', '-d2s', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
+    process.stderr.write(`e2e: ${t.id} one connection: p50 ${(single[t.id]!.p50Us / 1000).toFixed(2)} ms, errors ${wrkErrors(single[t.id]!)}\n`);
+  }
 
   // Optional (E2E_PROFILE=1): the gateway's CPU profile inside workerd, through its inspector, under the full-chain load.
   let workerdProfile: WorkerdProfile | undefined;
@@ -231,6 +237,20 @@ try {
       baseline: round(b.p50 / 1000, 2),
       ratio: round(m.p50 / b.p50, 2),
       note: `p99 ${(m.p99 / 1000).toFixed(2)} vs ${(b.p99 / 1000).toFixed(2)} ms`,
+    });
+  }
+  for (const id of ['c-mf', 'd-mf']) {
+    const m = single[id]!;
+    const b = single['b-mf']!;
+    rows.push({
+      bench: 'e2e',
+      name: `${id}: p50, one connection`,
+      value: round(m.p50Us / 1000, 2),
+      unit: 'ms',
+      baselineName: 'b pass-through Worker (workerd), one connection',
+      baseline: round(b.p50Us / 1000, 2),
+      ratio: round(m.p50Us / b.p50Us, 2),
+      note: `p99 ${(m.p99Us / 1000).toFixed(2)} vs ${(b.p99Us / 1000).toFixed(2)} ms; wrk errors ${wrkErrors(m)}`,
     });
   }
   const result: BenchResult = {

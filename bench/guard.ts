@@ -170,6 +170,12 @@ try {
     }
     process.stderr.write(`guard: round ${r + 1}: guard ${g.rps.toFixed(0)} req/s (p50 ${g.p50Us} µs, errors ${wrkErrors(g)}), bare proxy ${b.rps.toFixed(0)} req/s (p50 ${b.p50Us} µs, errors ${wrkErrors(b)})${variants.map((v) => `, ${v.id} ${v.runs.at(-1)!.rps.toFixed(0)} req/s (errors ${wrkErrors(v.runs.at(-1)!)})`).join('')}\n`);
   }
+  // Unloaded latency, one connection: what the verification adds to one request.
+  const oneConn = async (port: number, file: string) => runWrk(['-t1', '-c1', '-d2s', '--timeout', '5s', '--latency', '-s', join(HERE, 'guard', 'assertions.lua'), `http://127.0.0.1:${port}${PATH}`], [file, '1']);
+  const singleFile = await mintFile(ring, 12_000);
+  const guardOne = await oneConn(guard.port, singleFile);
+  const bareOne = await oneConn(bare.port, singleFile);
+  process.stderr.write(`guard: one connection: guard p50 ${guardOne.p50Us} µs (errors ${wrkErrors(guardOne)}), bare proxy p50 ${bareOne.p50Us} µs\n`);
   const guardRuns = guard.runs;
   const gRps = median(guardRuns.map((x) => x.rps));
   const bRps = median(bareRuns.map((x) => x.rps));
@@ -207,6 +213,16 @@ try {
         note: `vs the guard as shipped ${(rps / gRps).toFixed(2)}x; p50 ${median(v.runs.map((x) => x.p50Us))} µs; wrk errors ${errs}${v.id === 'noop' || v.id === 'sync' ? '; measurement only, never shipped' : ''}`,
       };
     }),
+    {
+      bench: 'guard',
+      name: 'guard p50, one connection',
+      value: guardOne.p50Us,
+      unit: 'µs',
+      baselineName: 'bare node:http proxy, one connection',
+      baseline: bareOne.p50Us,
+      ratio: round(guardOne.p50Us / bareOne.p50Us, 2),
+      note: `p99 ${guardOne.p99Us} vs ${bareOne.p99Us} µs; wrk errors ${wrkErrors(guardOne)}`,
+    },
     {
       bench: 'guard',
       name: 'replay cache at 10,000 assertions/s, TTL 30 s (+5 s skew)',
