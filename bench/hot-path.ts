@@ -329,6 +329,27 @@ for (let i = 0; i < 7; i++) {
 }
 const wholeCpu = med(cpu.whole);
 const floorCpu = med(cpu.floor);
+// Decomposition (measurement only): the same request with the Ed25519 signature answered at once, and the
+// real signature alone. What the gateway's own code costs, and what one WebCrypto signature costs inside a request.
+const subtle = crypto.subtle;
+const realSign = subtle.sign.bind(subtle);
+const noSignature = new ArrayBuffer(64);
+const fakeSign = (async (algorithm: AlgorithmIdentifier, key: CryptoKey, data: BufferSource) =>
+  (typeof algorithm === 'string' ? algorithm : algorithm.name) === 'Ed25519' ? noSignature : realSign(algorithm, key, data)) as typeof subtle.sign;
+const signAlone = async () => void (sink += (await realSign({ name: 'Ed25519' }, keyRing.active.privateKey, signingInput)).byteLength);
+const split: { noSign: number[]; sign: number[] } = { noSign: [], sign: [] };
+for (let i = 0; i < 5; i++) {
+  subtle.sign = fakeSign;
+  try {
+    split.noSign.push(await cpuPerOp(oneRequest, 1, 200));
+  } finally {
+    subtle.sign = realSign;
+  }
+  split.sign.push(await cpuPerOp(signAlone, 1, 200));
+}
+const noSignCpu = med(split.noSign);
+const signCpu = med(split.sign);
+process.stderr.write(`hot-path: without the signature ${noSignCpu.toFixed(1)} µs CPU; the signature inside a request ${(wholeCpu - noSignCpu).toFixed(1)} µs vs alone ${signCpu.toFixed(1)} µs\n`);
 const wholeUs = med(pairs.whole);
 const floorUs = med(pairs.floor);
 // Throughput with 32 requests in flight (the isolate serves concurrent requests between awaits).
@@ -426,6 +447,26 @@ const rows: Row[] = [
   },
   {
     bench: 'hot-path',
+    name: 'same, with the signature answered at once (measurement only)',
+    value: round(noSignCpu, 1),
+    unit: 'µs',
+    baselineName: 'floor: cookie decrypt + Ed25519 sign, CPU',
+    baseline: round(floorCpu, 1),
+    ratio: round(noSignCpu / floorCpu, 2),
+    note: "everything the gateway does but the Ed25519 signature: session, decision, audit record, headers, forward, log",
+  },
+  {
+    bench: 'hot-path',
+    name: 'the signature inside a request (whole − the row above), CPU',
+    value: round(wholeCpu - noSignCpu, 1),
+    unit: 'µs',
+    baselineName: 'Ed25519 sign alone, CPU',
+    baseline: round(signCpu, 1),
+    ratio: round((wholeCpu - noSignCpu) / signCpu, 2),
+    note: "Node's WebCrypto runs each signature as a libuv threadpool job; after a request's worth of JS it costs more than in a tight loop",
+  },
+  {
+    bench: 'hot-path',
     name: 'gateway per-request work, wall clock, one at a time',
     value: round(wholeUs, 1),
     unit: 'µs',
@@ -462,6 +503,8 @@ const result: BenchResult = {
     floorSamplesUs: pairs.floor.map((x) => round(x, 1)),
     ledgerCalls,
     ablationUs,
+    withoutSignatureCpuSamplesUs: split.noSign.map((x) => round(x, 1)),
+    signAloneCpuSamplesUs: split.sign.map((x) => round(x, 1)),
     profileTop: top,
     profileAreas,
     profileInclusive,
