@@ -25,7 +25,7 @@ import { loopbackFetch } from '../test/support/http.js';
 import { emit, machine, median, round, type BenchResult, type Row } from './lib/measure.js';
 import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
 import { freePortNumber } from './lib/ports.js';
-import { runWrk, startNodeReady, waitForLine, wrkErrors, type Proc, type WrkSummary } from './lib/proc.js';
+import { runWrk, startNodeReady, treeCpuMs, waitForLine, wrkErrors, type Proc, type WrkSummary } from './lib/proc.js';
 import { signIn } from './lib/signin.js';
 import { WRANGLER_NODE_ARGS, wranglerDev, wranglerEnv } from './lib/wrangler.js';
 import { bundleWorker, envFileVars, gatewayOptions, passthroughOptions, tomlVars } from './lib/worker-config.js';
@@ -45,6 +45,7 @@ async function waitPortFree(port: number, timeoutMs = 15_000): Promise<void> {
 const GATEWAY_PORT = Number(process.env.E2E_GATEWAY_PORT ?? 8897);
 const IDP_PORT = Number(process.env.E2E_IDP_PORT ?? 9497);
 const PASS_PORT = Number(process.env.E2E_PASS_PORT ?? 8898);
+const FLOOR_PORT = Number(process.env.E2E_FLOOR_PORT ?? 8899);
 const ROUNDS = Number(process.env.E2E_ROUNDS ?? 2);
 const SECONDS = Number(process.env.E2E_SECONDS ?? 3);
 const DEV_SECONDS = Number(process.env.E2E_DEV_SECONDS ?? 2);
@@ -69,6 +70,8 @@ interface Target {
   name: string;
   url: string;
   headers: string[];
+  /** Process tree whose CPU time per request is recorded (Miniflare + workerd), where meaningful. */
+  cpuOf?: number;
 }
 
 try {
@@ -77,6 +80,7 @@ try {
   // Bundles for phase 2, built the way a deploy builds them.
   const gatewayBundle = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle-gateway'), PROFILE ? { minify: false } : {});
   const passBundle = bundleWorker(join(BENCH_DIR, 'passthrough', 'wrangler.toml'), join(dir, 'bundle-pass'));
+  const floorBundle = bundleWorker(join(BENCH_DIR, 'floor', 'wrangler.toml'), join(dir, 'bundle-floor'));
   const passDev = wranglerDev('passthrough', ['--config', join(BENCH_DIR, 'passthrough', 'wrangler.toml'), '--port', String(PASS_PORT), '--inspector-port', String(await freePortNumber()), '--var', `UPSTREAM:http://127.0.0.1:${app.port}`], join(RAW_DIR, 'e2e-passthrough-dev.log'));
   procs.push(passDev);
   const t0 = Date.now();
@@ -126,13 +130,16 @@ try {
   ];
   const sizes: Record<string, number> = {};
   const runs: Record<string, WrkSummary[]> = {};
+  const cpuUs: Record<string, number[]> = {};
   const wrk = (t: Target, seconds: number) => runWrk([`-t${THREADS}`, `-c${CONNS}`, `-d${seconds}s`, '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
   const measure = async (targets: Target[], rounds: number, seconds: number) => {
     for (const t of targets) await check(t);
     for (const t of targets) await wrk(t, 1);
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
+        const cpu0 = t.cpuOf ? treeCpuMs(t.cpuOf) : 0;
         const x = await wrk(t, seconds);
+        if (t.cpuOf) (cpuUs[t.id] ??= []).push(((treeCpuMs(t.cpuOf) - cpu0) * 1000) / x.requests);
         (runs[t.id] ??= []).push(x);
         process.stderr.write(`e2e: ${t.id} ${t.name}: ${x.rps.toFixed(0)} req/s, p50 ${(x.p50Us / 1000).toFixed(2)} ms, p99 ${(x.p99Us / 1000).toFixed(2)} ms, errors ${wrkErrors(x)}, ${(x.bytes / x.requests).toFixed(0)} B/resp\n`);
       }
@@ -171,22 +178,25 @@ try {
     ...(inspectorPort ? { inspectorPort } : {}),
   }));
   writeFileSync(join(dir, 'mf-pass.json'), JSON.stringify(passthroughOptions({ scriptPath: passBundle, port: PASS_PORT, upstream: `http://127.0.0.1:${app.port}` })));
-  const [gwMf, passMf] = await Promise.all([
+  writeFileSync(join(dir, 'mf-floor.json'), JSON.stringify(passthroughOptions({ scriptPath: floorBundle, port: FLOOR_PORT, upstream: `http://127.0.0.1:${app.port}` })));
+  const [gwMf, passMf, floorMf] = await Promise.all([
     startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-gateway.json'), MF_LOG: join(RAW_DIR, 'e2e-gateway-mf.log') }),
     startNodeReady('passthrough-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-pass.json'), MF_LOG: join(RAW_DIR, 'e2e-passthrough-mf.log') }),
+    startNodeReady('floor-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-floor.json'), MF_LOG: join(RAW_DIR, 'e2e-floor-mf.log') }),
   ]);
-  procs.push(gwMf, passMf);
+  procs.push(gwMf, passMf, floorMf);
   const mfTargets: Target[] = [
     appTarget,
-    { id: 'b-mf', name: 'pass-through Worker (workerd) → app', url: `http://127.0.0.1:${PASS_PORT}${PATH}`, headers: [] },
-    { id: 'c-mf', name: 'gateway (workerd) → app', url: `http://127.0.0.1:${GATEWAY_PORT}${PATH}`, headers: gatewayHeaders(billing.host, bil.cookie) },
+    { id: 'b-mf', name: 'pass-through Worker (workerd) → app', url: `http://127.0.0.1:${PASS_PORT}${PATH}`, headers: [], cpuOf: passMf.pid },
+    { id: 'f-mf', name: 'floor Worker: pass-through + cookie decrypt + Ed25519 sign (workerd) → app', url: `http://127.0.0.1:${FLOOR_PORT}${PATH}`, headers: [], cpuOf: floorMf.pid },
+    { id: 'c-mf', name: 'gateway (workerd) → app', url: `http://127.0.0.1:${GATEWAY_PORT}${PATH}`, headers: gatewayHeaders(billing.host, bil.cookie), cpuOf: gwMf.pid },
     { id: 'd-mf', name: 'gateway (workerd) → guard → app', url: `http://127.0.0.1:${GATEWAY_PORT}${PATH}`, headers: gatewayHeaders(inventory.host, inv.cookie) },
   ];
   await measure(mfTargets, ROUNDS, SECONDS);
   const targets = [...mfTargets, ...devTargets];
   // Unloaded latency, one connection (what the peer benchmark compares p50 on): the runtime's own share is the pass-through's.
   const single: Record<string, WrkSummary> = {};
-  for (const t of mfTargets.slice(1)) {
+  for (const t of mfTargets.slice(1).filter((x) => x.id !== 'f-mf')) {
     single[t.id] = await runWrk(['-t1', '-c1', '-d2s', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
     process.stderr.write(`e2e: ${t.id} one connection: p50 ${(single[t.id]!.p50Us / 1000).toFixed(2)} ms, errors ${wrkErrors(single[t.id]!)}\n`);
   }
@@ -205,6 +215,7 @@ try {
   const a = agg.a!;
   const rel: Record<string, { base: string; baseName: string }> = {
     'b-mf': { base: 'a', baseName: 'a app directly' },
+    'f-mf': { base: 'b-mf', baseName: 'b pass-through Worker (workerd)' },
     'c-mf': { base: 'b-mf', baseName: 'b pass-through Worker (workerd)' },
     'd-mf': { base: 'b-mf', baseName: 'b pass-through Worker (workerd)' },
     'b-dev': { base: 'a', baseName: 'a app directly' },
@@ -239,6 +250,33 @@ try {
       note: `p99 ${(m.p99 / 1000).toFixed(2)} vs ${(b.p99 / 1000).toFixed(2)} ms`,
     });
   }
+  // CPU per request inside the runtime, measured from outside (/proc): the hot-path goal in the runtime the gateway ships in.
+  const cpu = Object.fromEntries(Object.entries(cpuUs).map(([k, v]) => [k, median(v)])) as Record<'b-mf' | 'f-mf' | 'c-mf', number>;
+  process.stderr.write(`e2e: CPU per request (Miniflare + workerd): pass-through ${cpu['b-mf'].toFixed(0)} µs, floor ${cpu['f-mf'].toFixed(0)} µs, gateway ${cpu['c-mf'].toFixed(0)} µs\n`);
+  rows.push(
+    {
+      bench: 'e2e',
+      name: 'c-mf gateway: CPU per request, workerd (process tree, from /proc)',
+      value: round(cpu['c-mf'], 0),
+      unit: 'µs',
+      baselineName: 'f floor Worker (pass-through + decrypt + sign)',
+      baseline: round(cpu['f-mf'], 0),
+      ratio: round(cpu['c-mf'] / cpu['f-mf'], 2),
+      goal: '≤ 1.3x',
+      met: cpu['c-mf'] / cpu['f-mf'] <= 1.3,
+      note: `pass-through Worker ${round(cpu['b-mf'], 0)} µs; the gateway's tree includes its audit queue consumer and D1 writes, which production runs elsewhere; samples ${JSON.stringify(cpuUs)}`,
+    },
+    {
+      bench: 'e2e',
+      name: 'c-mf gateway work beyond a pass-through, CPU per request, workerd',
+      value: round(cpu['c-mf'] - cpu['b-mf'], 0),
+      unit: 'µs',
+      baselineName: 'floor work beyond a pass-through (decrypt + sign)',
+      baseline: round(cpu['f-mf'] - cpu['b-mf'], 0),
+      ratio: round((cpu['c-mf'] - cpu['b-mf']) / (cpu['f-mf'] - cpu['b-mf']), 2),
+      note: 'differences of medians: noisier than the row above',
+    },
+  );
   for (const id of ['c-mf', 'd-mf']) {
     const m = single[id]!;
     const b = single['b-mf']!;
@@ -265,6 +303,7 @@ try {
       responseBytes: sizes,
       stackReadyMs: stackMs,
       ...(workerdProfile ? { workerdProfile } : {}),
+      cpuPerRequestUs: cpuUs,
       runs: Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, xs.map((x) => ({ rps: round(x.rps, 0), p50Us: x.p50Us, p99Us: x.p99Us, errors: wrkErrors(x) }))])),
     },
   };

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { median, round } from './lib/measure.js';
 import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
-import { runWrk, startNodeReady, wrkErrors, type Proc } from './lib/proc.js';
+import { runWrk, startNodeReady, treeCpuMs, wrkErrors, type Proc } from './lib/proc.js';
 import { signIn } from './lib/signin.js';
 import { WRANGLER_NODE_ARGS, wranglerEnv } from './lib/wrangler.js';
 import { bundleWorker, envFileVars, gatewayOptions, tomlVars } from './lib/worker-config.js';
@@ -53,6 +53,7 @@ try {
   await new Promise((r) => setTimeout(r, 2500));
   const vars = { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...envFileVars(join(dir, 'gateway.env')) };
   const results: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
   for (let round_ = 0; round_ < 2; round_++) {
     for (const [name, source] of Object.entries(WRAPPERS)) {
       const entry = join(bundleDir, `entry-${Object.keys(WRAPPERS).indexOf(name)}.js`);
@@ -62,14 +63,17 @@ try {
       const gw = await startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: opts, MF_LOG: join(RAW_DIR, 'ablation-gateway.log') });
       const args = ['-t2', '-c32', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), '-H', `Host: ${billing.host}`, '-H', `Cookie: ${cookie}`, `http://127.0.0.1:${PORT}/api/bench`];
       await runWrk(['-d1s', ...args]);
+      const cpu0 = treeCpuMs(gw.pid);
       const s = await runWrk(['-d4s', ...args]);
+      const cpuUs = ((treeCpuMs(gw.pid) - cpu0) * 1000) / s.requests;
       await gw.stop();
       (results[name] ??= []).push(s.rps);
-      process.stderr.write(`ablation: ${name}: ${s.rps.toFixed(0)} req/s, p50 ${(s.p50Us / 1000).toFixed(1)} ms, errors ${wrkErrors(s)}\n`);
+      (cpu[name] ??= []).push(cpuUs);
+      process.stderr.write(`ablation: ${name}: ${s.rps.toFixed(0)} req/s, p50 ${(s.p50Us / 1000).toFixed(1)} ms, CPU ${cpuUs.toFixed(0)} µs/request (Miniflare + workerd), errors ${wrkErrors(s)}\n`);
     }
   }
   const base = median(results.base!);
-  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: round(median(v), 0), vsBase: round(median(v) / base, 2), runs: v.map((x) => round(x, 0)) }])), null, 2));
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: round(median(v), 0), vsBase: round(median(v) / base, 2), runs: v.map((x) => round(x, 0)), cpuUsPerRequest: round(median(cpu[k]!), 0) }])), null, 2));
 } finally {
   await Promise.allSettled(procs.map((p) => p.stop()));
   await stack?.close();

@@ -3,7 +3,7 @@
  * or npx, so the pid we hold is the process to stop) and the wrk driver.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 
 export interface Proc {
   name: string;
@@ -159,4 +159,35 @@ export function runWrk(args: string[], scriptArgs: string[] = []): Promise<WrkSu
       }
     });
   });
+}
+
+/**
+ * CPU time (user + system, ms) used so far by `root` and all its descendants,
+ * from /proc (Linux). Miniflare runs workerd as a child of its Node process;
+ * the tree is what serving a Worker costs on this machine.
+ */
+export function treeCpuMs(root: number): number {
+  const ticks = 1000 / 100; // CLK_TCK is 100 on Linux x86-64
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) * ticks });
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, s] of stats) (children.get(s.ppid) ?? children.set(s.ppid, []).get(s.ppid)!).push(pid);
+  let total = 0;
+  const todo = [root];
+  while (todo.length) {
+    const pid = todo.pop()!;
+    total += stats.get(pid)?.cpu ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return total;
 }
