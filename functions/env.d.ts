@@ -18,6 +18,7 @@ declare namespace Cloudflare {
 		POLICY_REFRESH_SECONDS: string;
 		UPSTREAM_TIMEOUT_MS: string;
 		AUDIT_RETENTION_DAYS: string;
+		REQUEST_LOG: string;
 		ACCESS_TOKEN_TTL_SECONDS: string;
 		TOKEN_RATE_LIMIT_PER_MINUTE: string;
 		ISSUER_JWKS_COOLDOWN_SECONDS: string;

@@ -84,6 +84,11 @@ const schema = z
     POLICY_REFRESH_SECONDS: intVar('POLICY_REFRESH_SECONDS', 5, 0, 3600),
     UPSTREAM_TIMEOUT_MS: intVar('UPSTREAM_TIMEOUT_MS', 30000, 1, 600000),
     AUDIT_RETENTION_DAYS: intVar('AUDIT_RETENTION_DAYS', 90, 1, 3650),
+    REQUEST_LOG: z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? 'except-allowed' : v.trim()))
+      .pipe(z.enum(['all', 'except-allowed'], { error: 'REQUEST_LOG must be "all" or "except-allowed"' })),
   })
   .refine((v) => v.SESSION_IDLE_SECONDS <= v.SESSION_MAX_SECONDS, {
     message: 'SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS',
@@ -110,6 +115,12 @@ export interface GatewayConfig {
   upstreamTimeoutMs: number;
   /** Audit records older than this many days are deleted by the scheduled handler (docs/audit.md). */
   auditRetentionDays: number;
+  /**
+   * Which requests get a `request` log line: every one, or all but those allowed and forwarded
+   * without a gateway error (default) — those are in the audit trail already, and a log line
+   * per request is the largest single cost left on the forward path (docs/performance.md).
+   */
+  requestLog: 'all' | 'except-allowed';
 }
 
 /** Validate the Worker's environment. Throws TollgateError('config-invalid') naming the bad variables. */
@@ -152,5 +163,6 @@ export function parseConfig(env: Record<string, unknown>): GatewayConfig {
     policyRefreshSeconds: v.POLICY_REFRESH_SECONDS,
     upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
+    requestLog: v.REQUEST_LOG,
   };
 }

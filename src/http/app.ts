@@ -1,6 +1,7 @@
 /**
  * The gateway's HTTP entry: request id, Host routing (DESIGN §2), the one
- * error mapper, one structured log line per request.
+ * error mapper, one structured log line per request (by default not for requests that were
+ * allowed and forwarded: the audit trail records those; `REQUEST_LOG=all` logs every one).
  *
  *   gateway origin  → /auth/*, /.well-known/jwks.json, else 404
  *   catalog host    → /.tollgate/* reserved, else the forward path
@@ -90,6 +91,8 @@ export function createApp(deps: GatewayDeps): GatewayApp {
         response = errorResponse(err, { requestId, browser, logger: deps.logger });
       }
       response = withRequestId(response, requestId);
+      // An allowed, forwarded request is in the audit trail; by default only the others get a line.
+      if (deps.config.requestLog === 'except-allowed' && log.decision === 'allow' && response.status < 500) return response;
       deps.logger.info('request', {
         request_id: requestId,
         method: request.method,

@@ -3,6 +3,7 @@
  * clients; malformed input anywhere is a 4xx (never a 500 or a hang); every
  * response carries Tollgate-Request-Id; no secret reaches a log line.
  */
+import { createExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import worker, { buildGateway } from '../../functions/gateway.js';
@@ -303,7 +304,22 @@ describe('logs', () => {
     }
     const requestLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'request');
     expect(requestLines.every((l) => typeof l.request_id === 'string')).toBe(true);
-    expect(requestLines.some((l) => l.decision === 'allow')).toBe(true);
+    // REQUEST_LOG=except-allowed (wrangler.toml): the refused request has a line, the allowed forward only its audit record.
+    expect(requestLines.some((l) => l.session === 'invalid')).toBe(true);
+    expect(requestLines.some((l) => l.decision === 'allow')).toBe(false);
+  });
+
+  it('REQUEST_LOG=all logs allowed forwards too, with the same secrets kept out', async () => {
+    const logged: { event: string; fields?: Record<string, unknown> }[] = [];
+    const at = (event: string, fields?: Record<string, unknown>) => void logged.push({ event, ...(fields ? { fields } : {}) });
+    const app = await buildGateway({ ...env, REQUEST_LOG: 'all' } as typeof env, { logger: { info: at, warn: at, error: at } });
+    const origin = await signIn('alice');
+    const host = await hostSession(origin, INVENTORY);
+    const res = await app.fetch(new Request(`http://${INVENTORY}/all-logged`, { headers: { ...API, cookie: `tg_session=${host}` } }), createExecutionContext());
+    expect(res.status).toBe(200);
+    const line = logged.find((l) => l.event === 'request' && l.fields?.request_id === res.headers.get('tollgate-request-id'));
+    expect(line?.fields).toMatchObject({ decision: 'allow', status: 200, workload: 'inventory', upstream_status: 200 });
+    expect(JSON.stringify(logged)).not.toContain(host);
   });
 });
 

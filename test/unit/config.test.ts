@@ -35,8 +35,11 @@ describe('parseConfig', () => {
       revocationCacheSeconds: 5,
       policyRefreshSeconds: 5,
       upstreamTimeoutMs: 30000,
+      requestLog: 'except-allowed',
     });
     expect(c.signingKid).toBeUndefined();
+    expect(parseConfig({ ...base, REQUEST_LOG: 'all' }).requestLog).toBe('all');
+    expect(parseConfig({ ...base, REQUEST_LOG: ' ' }).requestLog).toBe('except-allowed');
     expect(c.oidc).toMatchObject({
       issuer: 'http://localhost:9400',
       redirectUri: 'http://127.0.0.1:8787/auth/callback',
@@ -63,6 +66,7 @@ describe('parseConfig', () => {
     [{ ASSERTION_TTL_SECONDS: '61' }, 'ASSERTION_TTL_SECONDS must be between 1 and 60'],
     [{ ASSERTION_TTL_SECONDS: '1e3' }, 'ASSERTION_TTL_SECONDS must be a whole number'],
     [{ SESSION_IDLE_SECONDS: '50000' }, 'SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS'],
+    [{ REQUEST_LOG: 'everything' }, 'REQUEST_LOG must be "all" or "except-allowed"'],
   ])('refuses %j', (over, message) => {
     const msg = refused({ ...base, ...over });
     expect(msg).toContain(message);
