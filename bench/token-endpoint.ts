@@ -139,7 +139,7 @@ async function inProcess(): Promise<Record<string, { perSecond: number; usPerOp:
     bindings: [{ id: 'b', subject: { kind: 'service' as const, value: 'svc' }, roleId: 'r' }],
     denyRules: [],
   };
-  const snapshot: GatewaySnapshot = { version: '1', policy: compile(doc, { workloads: ['inventory'] }), catalog: compileCatalog(workloads, { originAuthority: 'gw.example.com' }), document: doc, loadedAt: clock.now() };
+  const snapshot: GatewaySnapshot = { version: '1', policy: compile(doc, { workloads: ['inventory'] }), catalog: compileCatalog(workloads, { originAuthority: 'gw.example.com' }), document: doc, needsCountry: false, loadedAt: clock.now() };
   const urlPolicy = { allowInsecure: 'none' as const };
   const oauth: OAuthService = {
     config: { accessTokenTtlSeconds: 600, rateLimitPerMinute: 1e5, allowInsecureIssuers: 'none', jwksCooldownSeconds: 30 },

@@ -8,7 +8,7 @@
  * Propagation bound: refreshSeconds + KV's own propagation (eventually
  * consistent, up to ~60 s between locations; local KV is instant).
  */
-import { compile, type PolicyDocument, type Snapshot } from '../policy/index.js';
+import { compile, usesCountries, type PolicyDocument, type Snapshot } from '../policy/index.js';
 import type { Clock, Logger } from '../platform/index.js';
 // The ports file, not the index: the index also exports the D1 adapter, whose Workers types would leak into Node type-checks.
 import type { ConfigLoader, VersionStore } from '../store/ports.js';
@@ -21,6 +21,8 @@ export interface GatewaySnapshot {
   catalog: Catalog;
   /** The uncompiled document (role listings such as /auth/whoami). */
   document: PolicyDocument;
+  /** Some grant or deny rule has a `countries` condition (`usesCountries`): decisions need the request's country. */
+  needsCountry: boolean;
   /** Epoch ms when it was loaded. */
   loadedAt: number;
 }
@@ -57,7 +59,7 @@ export function createSnapshotSource(options: SnapshotSourceOptions): SnapshotSo
     });
     const catalog = compileCatalog(data.workloads, { originAuthority: options.originAuthority });
     for (const p of catalog.problems) logger.warn('catalog-entry-skipped', { workload: p.workload, problem: p.problem });
-    const snap: GatewaySnapshot = { version: data.version, policy, catalog, document, loadedAt: clock.now() };
+    const snap: GatewaySnapshot = { version: data.version, policy, catalog, document, needsCountry: usesCountries(document), loadedAt: clock.now() };
     current = snap;
     seenPointer = pointer;
     logger.info('config-loaded', { version: data.version, workloads: catalog.size });

@@ -85,7 +85,7 @@ export async function bearerProxy(rc: RequestContext, workload: Workload, snapsh
     if (!(await oauth.principals.usable(who, principal.iat))) return refused('revoked', principal.subject);
   }
 
-  const { ip, country } = clientFacts(rc.request);
+  const { ip, country } = clientFacts(rc.request, snapshot.needsCountry);
   const now = nowSeconds(rc.deps);
   const decide = (service: string): { input: DecisionInput; decision: Decision } => {
     const input: DecisionInput = {

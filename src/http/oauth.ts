@@ -37,12 +37,15 @@ const IP = /^[0-9a-fA-F:.]{2,45}$/;
 const TITLES: Record<number, string> = { 400: 'Bad request', 401: 'Client authentication failed', 403: 'Access denied', 429: 'Too many requests', 500: 'Internal error' };
 
 /** The client's IP and edge country, as the workload path reads them. */
-export function clientFacts(request: Request): { ip?: string; country?: string } {
+export function clientFacts(request: Request, wantCountry = true): { ip?: string; country?: string } {
   const raw = request.headers.get('cf-connecting-ip');
-  const cf = (request as Request & { cf?: { country?: unknown } }).cf;
   const out: { ip?: string; country?: string } = {};
   if (raw !== null && IP.test(raw)) out.ip = raw;
-  if (typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country)) out.country = cf.country;
+  // `request.cf` is materialised as a whole object on first access: skip it unless a decision needs the country.
+  if (wantCountry) {
+    const cf = (request as Request & { cf?: { country?: unknown } }).cf;
+    if (typeof cf?.country === 'string' && /^[A-Z]{2}$/.test(cf.country)) out.country = cf.country;
+  }
   return out;
 }
 

@@ -172,7 +172,7 @@ export async function workloadProxy(rc: RequestContext, workload: Workload, snap
   const claims = read.claims;
 
   const device = await devices.lookup({ request: rc.request, sessionId: claims.sid });
-  const { ip, country } = clientFacts(rc.request);
+  const { ip, country } = clientFacts(rc.request, snapshot.needsCountry);
   const input: DecisionInput = {
     subject: { kind: 'user', id: claims.sub, sub: claims.idpSub, groups: claims.groups },
     // The path and query exactly as they will be forwarded (the forward reuses them verbatim).

@@ -369,6 +369,20 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /** Compile a policy document into an indexed snapshot. Throws TollgateError('config-invalid') on a bad document. */
+/**
+ * Whether any grant or deny rule has a `countries` condition: only then does a
+ * decision need the request's country (reading it costs the gateway a parse
+ * of the runtime's whole `request.cf` object on every request).
+ */
+export function usesCountries(doc: PolicyDocument): boolean {
+  const has = (c: Conditions | undefined) => c !== undefined && c !== null && c.countries !== undefined;
+  try {
+    return doc.roles.some((r) => r.grants.some((g) => has(g.conditions))) || doc.denyRules.some((d) => has(d.conditions));
+  } catch {
+    return true; // a document compile() would refuse: read the country rather than guess
+  }
+}
+
 export function compile(doc: PolicyDocument, options: CompileOptions = {}): Snapshot {
   if (!isRecord(doc)) throw invalid('document', 'must be an object');
   checkKeys(doc, ['roles', 'bindings', 'denyRules'], 'document');

@@ -33,6 +33,7 @@ beforeAll(async () => {
       { id: 'pay-fast', workload: 'billing', methods: ['POST'], paths: ['/pay'], conditions: { maxAuthAgeSeconds: 3600 } },
       { id: 'vault', workload: 'billing', methods: ['GET'], paths: ['/vault/**'], conditions: { minDeviceTrust: 'high', mfa: true } },
       { id: 'night', workload: 'billing', methods: ['GET'], paths: ['/night'], conditions: { timeWindows: [{ start: '02:00', end: '02:01', timeZone: 'Pacific/Kiritimati' }] } },
+      { id: 'geo', workload: 'billing', methods: ['GET'], paths: ['/geo'], conditions: { countries: ['DE'] } },
     ],
   });
   await store.configWriter.putBinding({ id: 'eng-billing-strong', subject: { kind: 'group', value: 'engineering' }, roleId: 'billing-strong' });
@@ -40,6 +41,20 @@ beforeAll(async () => {
   await store.configWriter.putBinding({ id: 'eng-temp', subject: { kind: 'group', value: 'engineering' }, roleId: 'billing-temp', expiresAt: now() - 10, reason: 'INC-1' });
   await store.version.publish(await store.configWriter.bumpVersion());
   billing = await hostSession(await signIn('alice'), BILLING);
+});
+
+describe('country conditions read request.cf (only when some rule needs it)', () => {
+  it.each([
+    ['DE', 200],
+    ['FR', 403],
+    [undefined, 403],
+  ] as const)('cf.country %s → %i', async (country, status) => {
+    const init = { headers: { ...API, cookie: `tg_session=${billing}` }, ...(country ? { cf: { country } } : {}) };
+    const res = await gw(`http://${BILLING}/geo`, init as RequestInit);
+    expect(res.status).toBe(status);
+    if (status === 403) expect(((await res.json()) as { reasons: string[] }).reasons).toContain('country-not-allowed');
+    else await res.body?.cancel();
+  });
 });
 
 describe('deny page', () => {

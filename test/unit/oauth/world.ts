@@ -76,6 +76,7 @@ export async function world(o: { rateLimit?: number; fetch?: FetchLike; policy?:
     policy: compile(doc, { version: '1', workloads: WORKLOADS.map((w) => w.id) }),
     catalog: compileCatalog(WORKLOADS, { originAuthority: 'gw.example.com' }),
     document: doc,
+    needsCountry: true,
     loadedAt: NOW,
   };
   const fetch: FetchLike = o.fetch ?? (async () => new Response('no network in unit tests', { status: 599 }));

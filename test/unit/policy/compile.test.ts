@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TollgateError } from '../../../src/errors.js';
-import { compile, type CompileOptions, type PolicyDocument } from '../../../src/policy/index.js';
+import { compile, usesCountries, type CompileOptions, type Conditions, type DenyRule, type PolicyDocument, type Role } from '../../../src/policy/index.js';
 import { baseDoc } from './fixtures.js';
 
 type Mutation = (d: PolicyDocument & Record<string, unknown>) => void;
@@ -96,4 +96,17 @@ describe('compile refuses invalid documents with config-invalid', () => {
     expect(() => compile({ roles: [], bindings: [], denyRules: [] })).not.toThrow();
     expect(() => compile({ ...baseDoc(), denyRules: [{ id: 'x', subjects: { everyone: true }, workload: '*', methods: ['*'], paths: ['/**'], conditions: {}, reason: 'r' }] })).not.toThrow();
   });
+});
+
+describe('usesCountries', () => {
+  const role = (conditions?: Conditions): Role => ({ id: 'r', permissions: [], grants: [{ id: 'g', workload: 'w', methods: ['GET'], paths: ['/**'], ...(conditions ? { conditions } : {}) }] });
+  const deny = (conditions?: Conditions): DenyRule => ({ id: 'd', subjects: { everyone: true }, workload: 'w', ...(conditions ? { conditions } : {}) });
+  it.each<[string, PolicyDocument, boolean]>([
+    ['empty', { roles: [], bindings: [], denyRules: [] }, false],
+    ['grants without conditions', { roles: [role()], bindings: [], denyRules: [deny()] }, false],
+    ['other conditions only', { roles: [role({ mfa: true, sourceCidrs: ['10.0.0.0/8'] })], bindings: [], denyRules: [deny({ sourceCidrs: ['10.0.0.0/8'] })] }, false],
+    ['a grant with countries', { roles: [role(), role({ countries: ['DE'] })], bindings: [], denyRules: [] }, true],
+    ['a deny rule with countries', { roles: [role()], bindings: [], denyRules: [deny({ countries: ['RU'] })] }, true],
+    ['a malformed document (fails closed: read it)', { roles: [{ id: 'r', grants: null }] } as unknown as PolicyDocument, true],
+  ])('%s → %s', (_name, doc, expected) => expect(usesCountries(doc)).toBe(expected));
 });
