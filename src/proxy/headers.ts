@@ -91,28 +91,38 @@ export interface UpstreamHeaderOptions {
   gatewayCookies: readonly string[];
 }
 
-/** Headers to send upstream, built from the client's request headers. The input is not modified. */
+/**
+ * Headers to send upstream, built from the client's request headers. The input is not modified.
+ * Built as one list and handed to `new Headers` once: in workerd every `append`/`set`/`get` is a
+ * call into the runtime, and this runs on every forwarded request.
+ */
 export function upstreamRequestHeaders(client: Headers, options: UpstreamHeaderOptions): Headers {
   const hop = hopByHopNames(client);
-  const out = new Headers();
+  const out: [string, string][] = [];
+  let cookieHeader: string | null = null;
+  let priorForwardedFor: string | null = null;
+  // Iteration yields lower-case names, one entry per name (values combined), in both runtimes.
   for (const [name, value] of client) {
     const lower = name.toLowerCase();
     if (hop.has(lower) || isTollgateHeader(lower)) continue;
     // The upstream's Host comes from the endpoint URL; the client's goes in X-Forwarded-Host.
-    if (lower === 'host' || lower === 'cookie') continue;
-    if (lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') continue;
-    out.append(name, value);
+    if (lower === 'host' || lower === 'x-forwarded-host' || lower === 'x-forwarded-proto') continue;
+    if (lower === 'cookie') {
+      cookieHeader = value;
+      continue;
+    }
+    if (lower === 'x-forwarded-for' && options.clientIp) {
+      priorForwardedFor = value;
+      continue;
+    }
+    out.push([name, value]);
   }
-  const cookie = stripCookies(client.get('cookie'), options.gatewayCookies);
-  if (cookie !== null) out.set('cookie', cookie);
-  out.set('x-forwarded-host', options.clientHost);
-  out.set('x-forwarded-proto', options.proto);
-  if (options.clientIp) {
-    const prior = client.get('x-forwarded-for');
-    out.set('x-forwarded-for', prior ? `${prior}, ${options.clientIp}` : options.clientIp);
-  }
-  out.set('tollgate-assertion', options.assertion);
-  return out;
+  const cookie = stripCookies(cookieHeader, options.gatewayCookies);
+  if (cookie !== null) out.push(['cookie', cookie]);
+  out.push(['x-forwarded-host', options.clientHost], ['x-forwarded-proto', options.proto]);
+  if (options.clientIp) out.push(['x-forwarded-for', priorForwardedFor ? `${priorForwardedFor}, ${options.clientIp}` : options.clientIp]);
+  out.push(['tollgate-assertion', options.assertion]);
+  return new Headers(out);
 }
 
 export interface ClientResponseHeaderOptions {
@@ -120,20 +130,24 @@ export interface ClientResponseHeaderOptions {
   gatewayCookies: readonly string[];
 }
 
-/** Headers to return to the client, built from the upstream's response headers. */
+/** Headers to return to the client, built from the upstream's response headers (one list, one `new Headers`). */
 export function clientResponseHeaders(upstream: Headers, options: ClientResponseHeaderOptions): Headers {
   const hop = hopByHopNames(upstream);
-  const drop = lowerSet(options.gatewayCookies);
-  const out = new Headers();
+  const out: [string, string][] = [];
+  let setCookies = false;
   for (const [name, value] of upstream) {
     const lower = name.toLowerCase();
-    if (hop.has(lower) || lower === 'set-cookie') continue;
-    out.append(name, value);
+    if (lower === 'set-cookie') {
+      setCookies = true;
+      continue;
+    }
+    if (hop.has(lower) || lower === 'tollgate-request-id') continue;
+    out.push([name, value]);
   }
-  for (const cookie of upstream.getSetCookie()) {
-    if (drop.has(setCookieName(cookie).toLowerCase())) continue;
-    out.append('set-cookie', cookie);
+  if (setCookies) {
+    const drop = lowerSet(options.gatewayCookies);
+    for (const cookie of upstream.getSetCookie()) if (!drop.has(setCookieName(cookie).toLowerCase())) out.push(['set-cookie', cookie]);
   }
-  out.set('tollgate-request-id', options.requestId);
-  return out;
+  out.push(['tollgate-request-id', options.requestId]);
+  return new Headers(out);
 }
