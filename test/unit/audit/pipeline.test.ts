@@ -106,36 +106,26 @@ describe('queue sink', () => {
     expect(firstDone).toBe(true);
   });
 
-  it('splits a batch at 100 events and at the byte budget, never dropping one', async () => {
+  /** Records `events` in one burst through a sink with `options`; the sizes of the batches it sent. */
+  async function batchSizes(events: AuditEvent[], options: { maxBytes?: number } = {}): Promise<number[]> {
     const sent: Sent[] = [];
     const timer = manualWait();
     const waited: Promise<unknown>[] = [];
-    const sink = queueAuditSink({ sendBatch: async (m) => void sent.push([...m]) }, recordingLogger(), { wait: timer.wait });
-    for (let i = 0; i < 250; i++) sink.record(ev(i), (p) => waited.push(p));
-    await new Promise((r) => setTimeout(r, 0));
+    const sink = queueAuditSink({ sendBatch: async (m) => void sent.push([...m]) }, recordingLogger(), { wait: timer.wait, ...options });
+    for (const e of events) sink.record(e, (p) => waited.push(p));
     await timer.release();
     await Promise.all(waited);
-    expect(sent.map((b) => b.length)).toEqual([100, 100, 50]);
+    return sent.map((b) => b.length);
+  }
 
-    const size = JSON.stringify(ev(1)).length;
-    const bySize: Sent[] = [];
-    const small = queueAuditSink({ sendBatch: async (m) => void bySize.push([...m]) }, recordingLogger(), { wait: timer.wait, maxBytes: size * 3 + 10 });
-    for (let i = 1; i <= 7; i++) small.record(ev(i), (p) => waited.push(p));
-    await new Promise((r) => setTimeout(r, 0));
-    await timer.release();
-    await Promise.all(waited);
-    expect(bySize.map((b) => b.length)).toEqual([3, 3, 1]);
-
-    const wide = (i: number) => ev(i, undefined, { path: `/${'é'.repeat(100)}` });
-    const wideSize = new TextEncoder().encode(JSON.stringify(wide(1))).byteLength;
-    expect(wideSize).toBeGreaterThan(JSON.stringify(wide(1)).length);
-    const byBytes: Sent[] = [];
-    const utf8Sink = queueAuditSink({ sendBatch: async (m) => void byBytes.push([...m]) }, recordingLogger(), { wait: timer.wait, maxBytes: wideSize * 2 + 10 });
-    for (let i = 1; i <= 5; i++) utf8Sink.record(wide(i), (p) => waited.push(p));
-    await new Promise((r) => setTimeout(r, 0));
-    await timer.release();
-    await Promise.all(waited);
-    expect(byBytes.map((b) => b.length)).toEqual([2, 2, 1]);
+  it.each<[string, AuditEvent[], { maxBytes?: number }, number[]]>([
+    ['at 100 events', Array.from({ length: 250 }, (_, i) => ev(i)), {}, [100, 100, 50]],
+    ['at the byte budget', Array.from({ length: 7 }, (_, i) => ev(i + 1)), { maxBytes: JSON.stringify(ev(1)).length * 3 + 10 }, [3, 3, 1]],
+    // A non-ASCII path makes an event 100 bytes bigger in UTF-8 than its string length: two fit the budget
+    // by string length, only one by bytes.
+    ['at the byte budget, in UTF-8 bytes', Array.from({ length: 3 }, (_, i) => ev(i + 1, undefined, { path: `/${'é'.repeat(100)}` })), { maxBytes: JSON.stringify(ev(1, undefined, { path: `/${'é'.repeat(100)}` })).length * 2 + 10 }, [1, 1, 1]],
+  ])('splits a batch %s, never dropping an event', async (_name, events, options, sizes) => {
+    expect(await batchSizes(events, options)).toEqual(sizes);
   });
 
   it('every recorded event is sent exactly once, whatever the interleaving', async () => {
