@@ -197,7 +197,7 @@ try {
   // Unloaded latency, one connection (what the peer benchmark compares p50 on): the runtime's own share is the pass-through's.
   const single: Record<string, WrkSummary> = {};
   for (const t of mfTargets.slice(1).filter((x) => x.id !== 'f-mf')) {
-    single[t.id] = await runWrk(['-t1', '-c1', '-d2s', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
+    single[t.id] = await runWrk(['-t1', '-c1', '-d1s', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
     process.stderr.write(`e2e: ${t.id} one connection: p50 ${(single[t.id]!.p50Us / 1000).toFixed(2)} ms, errors ${wrkErrors(single[t.id]!)}\n`);
   }
 
