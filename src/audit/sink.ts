@@ -107,7 +107,22 @@ function batchingSink(send: (events: Pending[]) => Promise<unknown>, logger: Log
       try {
         await send(events);
       } catch (err) {
-        failed(events, err);
+        if (events.length === 1) {
+          failed(events, err);
+          continue;
+        }
+        // One bad event (or a transient error) must not cost the whole batch: each event once more, alone.
+        const lost: Pending[] = [];
+        let last: unknown = err;
+        for (const e of events) {
+          try {
+            await send([e]);
+          } catch (again) {
+            lost.push(e);
+            last = again;
+          }
+        }
+        if (lost.length > 0) failed(lost, last);
       }
     }
   }

@@ -163,6 +163,27 @@ describe('queue sink', () => {
     expect(JSON.stringify(log.lines)).not.toContain('SECRET');
   });
 
+  it('a failed batch is retried event by event: only the events that fail alone are lost, in one log line', async () => {
+    const log = recordingLogger();
+    const sent: string[] = [];
+    const waited: Promise<unknown>[] = [];
+    const sink = queueAuditSink(
+      {
+        sendBatch: async (m) => {
+          const batch = ids([...m]);
+          if (batch.length > 1 || batch[0] === 'e3') throw new RangeError('message too large');
+          sent.push(...batch);
+        },
+      },
+      log,
+      { lingerMs: 0 },
+    );
+    for (let i = 1; i <= 4; i++) sink.record(ev(i), (p) => waited.push(p));
+    await Promise.all(waited);
+    expect(sent).toEqual(['e1', 'e2', 'e4']);
+    expect(log.lines).toEqual([{ level: 'error', event: 'audit-send-failed', fields: { count: 1, request_ids: 'r3', error: 'RangeError' } }]);
+  });
+
   it('a failed send does not stop the next batch', async () => {
     const log = recordingLogger();
     const sent: string[] = [];
