@@ -8,8 +8,9 @@ import type { GatewaySnapshot, Workload } from '../catalog/index.js';
 import type { RequestContext } from './context.js';
 
 export function recordDecision(rc: RequestContext, snapshot: GatewaySnapshot, event: DecisionEvent): void {
+  // `event` is built for this call alone: completed in place, not copied.
   rc.deps.audit.record(
-    policyHash(snapshot.document).then((h) => ({ ...event, policyHash: h })),
+    policyHash(snapshot.document).then((h) => Object.assign(event, { policyHash: h })),
     rc.waitUntil,
   );
 }
