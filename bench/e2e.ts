@@ -265,17 +265,9 @@ try {
       ratio: round(cpu['c-mf'] / cpu['f-mf'], 2),
       goal: '≤ 1.3x',
       met: cpu['c-mf'] / cpu['f-mf'] <= 1.3,
-      note: `pass-through Worker ${round(cpu['b-mf'], 0)} µs; the gateway's tree includes its audit queue consumer and D1 writes, which production runs elsewhere; samples ${JSON.stringify(cpuUs)}`,
-    },
-    {
-      bench: 'e2e',
-      name: 'c-mf gateway work beyond a pass-through, CPU per request, workerd',
-      value: round(cpu['c-mf'] - cpu['b-mf'], 0),
-      unit: 'µs',
-      baselineName: 'floor work beyond a pass-through (decrypt + sign)',
-      baseline: round(cpu['f-mf'] - cpu['b-mf'], 0),
-      ratio: round((cpu['c-mf'] - cpu['b-mf']) / (cpu['f-mf'] - cpu['b-mf']), 2),
-      note: 'differences of medians: noisier than the row above',
+      // The differences to the pass-through (gateway − b, floor − b) are in the note only: on a shared
+      // machine they are often smaller than the noise between rounds.
+      note: `pass-through Worker ${round(cpu['b-mf'], 0)} µs (gateway − pass-through ${round(cpu['c-mf'] - cpu['b-mf'], 0)} µs, floor − pass-through ${round(cpu['f-mf'] - cpu['b-mf'], 0)} µs); the gateway's tree includes its audit queue consumer and D1 writes, which production runs elsewhere; samples ${JSON.stringify(cpuUs)}`,
     },
   );
   for (const id of ['c-mf', 'd-mf']) {
