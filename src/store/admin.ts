@@ -23,7 +23,7 @@ import { TollgateError } from '../errors.js';
 import { guarded } from './guarded.js';
 import { ADMIN_SQL as SQL } from './admin-sql.js';
 import { grantRowId } from './keys.js';
-import { decodeRows, type Rows } from './rows.js';
+import { decodeRows, sessionFromRow, type Rows } from './rows.js';
 import type { SessionRecord } from './ports.js';
 import type { AdminStore, BindingFilter, ChangeRecord, ConfigKind, ConfigOp, Versioned } from './admin-ports.js';
 
@@ -40,18 +40,6 @@ const EMPTY: Rows = { roles: [], grants: [], bindings: [], denyRules: [], worklo
 function versioned<T extends { id: string }>(values: T[], rows: Row[]): Versioned<T>[] {
   const versions = new Map(rows.map((r) => [String(r.id), Number(r.version)]));
   return values.map((value) => ({ value, version: versions.get(value.id) ?? 1 }));
-}
-
-function sessionFromRow(row: Row): SessionRecord {
-  const rec: SessionRecord = {
-    id: String(row.id),
-    subject: String(row.subject),
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-  };
-  if (row.email !== null && row.email !== undefined) rec.email = String(row.email);
-  if (row.revoked_at !== null && row.revoked_at !== undefined) rec.revokedAt = Number(row.revoked_at);
-  return rec;
 }
 
 function auditData(r: ChangeRecord, version: string | null): string {

@@ -5,7 +5,7 @@ import type { Binding, DenyRule, Role } from '../policy/index.js';
 import type { Workload } from '../catalog/types.js';
 import type { ConfigData, HandoffRecord, SessionRecord, Store } from './ports.js';
 import { KV_POLICY_VERSION, SQL, grantRowId } from './keys.js';
-import { decodeRows } from './rows.js';
+import { decodeRows, sessionFromRow } from './rows.js';
 
 /** The two bindings this adapter needs, nothing more. */
 export interface D1StoreBindings {
@@ -123,16 +123,7 @@ export function createD1Store({ DB, CONFIG }: D1StoreBindings): Store {
       get: (id) =>
         guarded('get session', async (): Promise<SessionRecord | null> => {
           const row = await DB.prepare(SQL.selectSession).bind(id).first<Record<string, unknown>>();
-          if (!row) return null;
-          const rec: SessionRecord = {
-            id: String(row.id),
-            subject: String(row.subject),
-            createdAt: Number(row.created_at),
-            expiresAt: Number(row.expires_at),
-          };
-          if (row.email !== null && row.email !== undefined) rec.email = String(row.email);
-          if (row.revoked_at !== null && row.revoked_at !== undefined) rec.revokedAt = Number(row.revoked_at);
-          return rec;
+          return row ? sessionFromRow(row) : null;
         }),
       markRevoked: (id, at) =>
         guarded('revoke session', async () => {

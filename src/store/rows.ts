@@ -4,6 +4,7 @@ import { TollgateError } from '../errors.js';
 import type { Binding, Conditions, DenyRule, Grant, Role } from '../policy/index.js';
 import type { Endpoint, Workload } from '../catalog/types.js';
 import { grantIdFromRow } from './keys.js';
+import type { SessionRecord } from './ports.js';
 
 const stringArray = z.array(z.string());
 const permissions = z.array(z.enum(['admin', 'auditor']));
@@ -122,4 +123,17 @@ export function decodeRows(rows: Rows): { roles: Role[]; bindings: Binding[]; de
     ...(Number(w.forward_authorization ?? 0) === 1 ? { forwardAuthorization: true } : {}),
   }));
   return { roles, bindings, denyRules, workloads };
+}
+
+/** A `sessions` row (id, subject, email, created_at, expires_at, revoked_at) as a SessionRecord. */
+export function sessionFromRow(row: Record<string, unknown>): SessionRecord {
+  const rec: SessionRecord = {
+    id: String(row.id),
+    subject: String(row.subject),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+  };
+  if (row.email !== null && row.email !== undefined) rec.email = String(row.email);
+  if (row.revoked_at !== null && row.revoked_at !== undefined) rec.revokedAt = Number(row.revoked_at);
+  return rec;
 }

@@ -28,27 +28,34 @@ export interface AdminServices {
   sessions: SessionAdmin;
 }
 
-const cache = new WeakMap<GatewayDeps, AdminServices>();
+/**
+ * `build` run once per gateway deployment (its deps), the result kept for the
+ * isolate's life: admin use-cases hold no per-request state.
+ */
+export function perDeployment<T>(build: (deps: GatewayDeps) => T): (c: AdminContext) => T {
+  const cache = new WeakMap<GatewayDeps, T>();
+  return (c) => {
+    const deps = c.env.rc.deps;
+    let value = cache.get(deps);
+    if (value === undefined) {
+      value = build(deps);
+      cache.set(deps, value);
+    }
+    return value;
+  };
+}
 
 /** The admin use-cases for this gateway (built once per isolate). */
-export function services(c: AdminContext): AdminServices {
-  const deps = c.env.rc.deps;
-  let s = cache.get(deps);
-  if (!s) {
-    s = {
-      config: createConfigService({
-        store: deps.admin.store,
-        versions: deps.admin.versions,
-        logger: deps.logger,
-        originAuthority: deps.config.originAuthority,
-        assertionTtlSeconds: deps.config.assertionTtlSeconds,
-      }),
-      sessions: createSessionAdmin({ store: deps.admin.store, revocation: deps.admin.revocation }),
-    };
-    cache.set(deps, s);
-  }
-  return s;
-}
+export const services: (c: AdminContext) => AdminServices = perDeployment((deps) => ({
+  config: createConfigService({
+    store: deps.admin.store,
+    versions: deps.admin.versions,
+    logger: deps.logger,
+    originAuthority: deps.config.originAuthority,
+    assertionTtlSeconds: deps.config.assertionTtlSeconds,
+  }),
+  sessions: createSessionAdmin({ store: deps.admin.store, revocation: deps.admin.revocation }),
+}));
 
 export function rcOf(c: AdminContext): RequestContext {
   return c.env.rc;

@@ -11,7 +11,7 @@ import type { AdminContext } from './context.js';
 
 export { z, createRoute } from '@hono/zod-openapi';
 export { requirePermission, adminAudience, ADMIN_BASE_PATH } from './auth.js';
-export { adminRequest, now, rcOf, services, type AdminApi, type AdminContext, type AdminEnv } from './context.js';
+export { adminRequest, now, perDeployment, rcOf, services, type AdminApi, type AdminContext, type AdminEnv } from './context.js';
 export { checkIfMatch, etag, ifMatchVersions } from './etag.js';
 export { validationError } from './errors.js';
 export { DEFAULT_LIMIT, MAX_LIMIT, decodeCursor, encodeCursor, pageArgs, pageBody, pageQuery, pageSchema } from './pagination.js';

@@ -13,7 +13,6 @@
  */
 import { createServiceAccountAdmin, serviceAccountToWire, type ServiceAccountAdmin } from '../../../admin/service-accounts.js';
 import { TollgateError } from '../../../errors.js';
-import type { GatewayDeps } from '../../context.js';
 import {
   ADMIN_BASE_PATH,
   COMMON_PROBLEMS,
@@ -26,13 +25,13 @@ import {
   createRoute,
   ifMatchVersions,
   noContent,
+  perDeployment,
   now,
   pageArgs,
   pageBody,
   pageQuery,
   pageSchema,
   problemResponses,
-  rcOf,
   requirePermission,
   respond,
   validationError,
@@ -41,17 +40,15 @@ import {
   type AdminContext,
 } from '../framework.js';
 
-const cache = new WeakMap<GatewayDeps, ServiceAccountAdmin>();
+const built = perDeployment((deps) =>
+  deps.oauth
+    ? createServiceAccountAdmin({ store: deps.oauth.accounts, principals: deps.oauth.principals, random: deps.random, nowMs: () => deps.clock.now() })
+    : null,
+);
 
 function admin(c: AdminContext): ServiceAccountAdmin {
-  const deps = rcOf(c).deps;
-  const oauth = deps.oauth;
-  if (!oauth) throw new TollgateError('not-found', 'service accounts are not enabled on this gateway');
-  let a = cache.get(deps);
-  if (!a) {
-    a = createServiceAccountAdmin({ store: oauth.accounts, principals: oauth.principals, random: deps.random, nowMs: () => deps.clock.now() });
-    cache.set(deps, a);
-  }
+  const a = built(c);
+  if (!a) throw new TollgateError('not-found', 'service accounts are not enabled on this gateway');
   return a;
 }
 

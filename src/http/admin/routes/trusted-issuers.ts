@@ -14,7 +14,6 @@
 import { createTrustedIssuerAdmin, trustedIssuerToWire, type TrustedIssuerAdmin } from '../../../admin/trusted-issuers.js';
 import { TollgateError } from '../../../errors.js';
 import { EXTERNAL_ALGORITHMS, ISSUER_PRESETS } from '../../../federation/model.js';
-import type { GatewayDeps } from '../../context.js';
 import {
   ADMIN_BASE_PATH,
   COMMON_PROBLEMS,
@@ -27,12 +26,12 @@ import {
   createRoute,
   ifMatchVersions,
   noContent,
+  perDeployment,
   pageArgs,
   pageBody,
   pageQuery,
   pageSchema,
   problemResponses,
-  rcOf,
   requirePermission,
   respond,
   validationError,
@@ -41,18 +40,16 @@ import {
   type AdminContext,
 } from '../framework.js';
 
-const cache = new WeakMap<GatewayDeps, TrustedIssuerAdmin>();
+const built = perDeployment((deps) =>
+  deps.oauth
+    ? createTrustedIssuerAdmin({ store: deps.oauth.issuers, urlPolicy: deps.oauth.urlPolicy, fetch: deps.oauth.fetch, origin: deps.config.origin, nowMs: () => deps.clock.now() })
+    : null,
+);
 
 function admin(c: AdminContext): TrustedIssuerAdmin {
-  const deps = rcOf(c).deps;
-  const oauth = deps.oauth;
-  if (!oauth) throw new TollgateError('not-found', 'trusted issuers are not enabled on this gateway');
-  let a = cache.get(deps);
-  if (!a) {
-    a = createTrustedIssuerAdmin({ store: oauth.issuers, urlPolicy: oauth.urlPolicy, fetch: oauth.fetch, origin: deps.config.origin, nowMs: () => deps.clock.now() });
-    cache.set(deps, a);
-  }
-  return a;
+  const t = built(c);
+  if (!t) throw new TollgateError('not-found', 'trusted issuers are not enabled on this gateway');
+  return t;
 }
 
 const Preset = z.enum(ISSUER_PRESETS as unknown as [string, ...string[]]).openapi('IssuerPreset', {
