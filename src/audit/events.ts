@@ -237,21 +237,8 @@ export function noSessionEvent(o: NoSessionOptions): DecisionEvent {
   return event;
 }
 
-export interface SessionEventOptions {
-  id: string;
-  at: number;
-  requestId: string;
-  host: string;
-  subject: string;
-  sessionId: string;
-  email?: string;
-  groups?: string[];
-  amr?: string[];
-  acr?: string;
-  authTime?: number;
-  by?: string;
-  reason?: string;
-}
+/** The fields of a session event its caller supplies (the event's own, minus version and kind; a subject is always known). */
+export type SessionEventOptions = Omit<SessionEvent, 'v' | 'kind' | 'subject'> & { subject: string };
 
 /** Sign-in, sign-out or revocation: who, which session, where. Never a token or cookie. */
 export function sessionEvent(kind: SessionEvent['kind'], o: SessionEventOptions): SessionEvent {
