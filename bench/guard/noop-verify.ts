@@ -4,7 +4,8 @@
  * answers "valid" at once. Everything else the guard does — parsing, claim
  * checks, the replay cache, header rewriting, forwarding — is unchanged, so the
  * difference to the guard as shipped is what the signature check itself costs.
- * Never load this anywhere else.
+ * Only the threadpool dispatch goes through WebCrypto: run the guard with
+ * SIGNATURE_DISPATCH=threadpool. Never load this anywhere else.
  */
 const subtle = globalThis.crypto.subtle;
 const original = subtle.verify.bind(subtle);

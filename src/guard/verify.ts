@@ -2,7 +2,8 @@
  * `verifyAssertion`: every check of DESIGN §6, each with its own refusal reason.
  *
  * Order: header shape → protected header (typ, alg, crit, kid) → key → signature
- * (jose) → claims → method/target/endpoint → identity headers → single use. The
+ * (jose, or the runtime's synchronous primitive through `signatureCheck`) →
+ * claims → method/target/endpoint → identity headers → single use. The
  * jti is consumed last, synchronously after the last `await`, so only an
  * assertion that passed every other check uses up its jti, and two concurrent
  * verifications of one assertion cannot both pass.
@@ -11,7 +12,7 @@ import { base64url, compactVerify } from 'jose';
 import type { Clock } from '../platform/index.js';
 import { readAssertionHeader, type HeaderSource } from './headers.js';
 import { identityHeadersOf, type IdentityHeaders } from './identity.js';
-import { ALLOWED_ALGORITHMS, type AssertionAlgorithm, type KeySource } from './key-source.js';
+import { ALLOWED_ALGORITHMS, type AssertionAlgorithm, type KeySource, type VerificationKey } from './key-source.js';
 import type { GuardRefusal } from './reasons.js';
 import type { ReplayCache } from './replay-cache.js';
 
@@ -45,6 +46,23 @@ export interface AssertionClaims {
   [claim: string]: unknown;
 }
 
+/**
+ * Checks the signature of a compact JWS whose protected header already passed
+ * (typ, alg allow-listed and equal to the key's, no `crit`): the payload bytes
+ * when the signature verifies with `key`, `undefined` when it does not. Never
+ * throws. May answer synchronously.
+ */
+export type SignatureCheck = (token: string, key: VerificationKey) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+
+/** The portable {@link SignatureCheck}: jose's `compactVerify` (WebCrypto). */
+export const joseSignatureCheck: SignatureCheck = async (token, key) => {
+  try {
+    return (await compactVerify(token, key.key, { algorithms: [key.alg] })).payload;
+  } catch {
+    return undefined;
+  }
+};
+
 /** Options of {@link verifyAssertion}. */
 export interface VerifyOptions {
   /** The gateway's issuer URL; `iss` must equal it exactly (string comparison). */
@@ -61,6 +79,8 @@ export interface VerifyOptions {
   clock: Clock;
   /** Allowed clock skew in seconds for `exp`, `iat` (and `nbf`); default 5, at most 5. */
   skewSeconds?: number;
+  /** How the signature is checked (default {@link joseSignatureCheck}). */
+  signatureCheck?: SignatureCheck;
 }
 
 /** Result of {@link verifyAssertion}. */
@@ -183,13 +203,13 @@ export async function verifyAssertion(
   if (lookup.status === 'unknown') return refuse('unknown-kid');
   if (lookup.key.alg !== (alg as AssertionAlgorithm)) return refuse('key-alg-mismatch');
 
-  let payloadBytes: Uint8Array;
+  let payloadBytes: Uint8Array | undefined;
   try {
-    const verified = await compactVerify(token, lookup.key.key, { algorithms: [lookup.key.alg] });
-    payloadBytes = verified.payload;
+    payloadBytes = await (options.signatureCheck ?? joseSignatureCheck)(token, lookup.key);
   } catch {
-    return refuse('bad-signature');
+    payloadBytes = undefined;
   }
+  if (payloadBytes === undefined) return refuse('bad-signature');
   const payload = decodeJson(payloadBytes);
   if (payload === undefined) return refuse('malformed');
 

@@ -8,3 +8,5 @@ export { parseGuardEnv, configProblems, DEFAULT_GUARD_PORT } from './config.js';
 export type { GuardEnvConfig } from './config.js';
 export { parseUpstream, upstreamRequestHeaders, clientResponseHeaders, bodyFraming } from './upstream.js';
 export type { UpstreamTarget } from './upstream.js';
+export { syncSignatureCheck, signatureCheckFor } from './signature.js';
+export type { SignatureDispatch } from './signature.js';

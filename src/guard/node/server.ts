@@ -24,6 +24,7 @@ import {
   type VerifyOptions,
 } from '../index.js';
 import { forwardRequest, type ForwardContext } from './forward.js';
+import { signatureCheckFor, type SignatureDispatch } from './signature.js';
 import { parseUpstream } from './upstream.js';
 
 /** The one path served without an assertion. */
@@ -67,6 +68,12 @@ export interface GuardConfig {
   keySource?: KeySource;
   /** Use this replay cache instead of a fresh in-memory one. */
   replayCache?: ReplayCache;
+  /**
+   * How signatures are checked (default `adaptive`: synchronously while no
+   * other request is in flight, on the libuv threadpool under load). The other
+   * modes exist for benchmarks and tests.
+   */
+  signatureDispatch?: SignatureDispatch;
 }
 
 /** A running guard. */
@@ -132,7 +139,10 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
     keys = remote;
   }
 
+  // Requests past healthz whose response has not closed yet: the adaptive signature check's load signal.
+  let active = 0;
   const verifyOptions: VerifyOptions = {
+    signatureCheck: signatureCheckFor(config.signatureDispatch ?? 'adaptive', () => active <= 1),
     issuer: config.issuer,
     audience: config.audience,
     ...(config.endpointId !== undefined ? { endpointId: config.endpointId } : {}),
@@ -185,6 +195,8 @@ export async function startGuard(config: GuardConfig): Promise<RunningGuard> {
       return;
     }
 
+    active++;
+    res.once('close', () => active--);
     const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER.toLowerCase()], random);
     const result = await verifyAssertion(rawTarget, method, req.headers, verifyOptions);
     if (!result.ok) {

@@ -9,11 +9,14 @@ import {
   createReplayCache,
   createStaticKeySource,
   GUARD_REFUSALS,
+  joseSignatureCheck,
   verifyAssertion,
   type GuardRefusal,
   type KeySource,
+  type SignatureCheck,
   type VerifyOptions,
 } from '../../../src/guard/index.js';
+import { syncSignatureCheck } from '../../../src/guard/node/index.js';
 import { AUDIENCE, b64json, hmacSigned, ISSUER, jwksOf, makeKey, mint, mintRaw, NOW, NOW_S, unsigned, type TestKey } from './helpers.js';
 
 let ed: TestKey;
@@ -36,10 +39,16 @@ async function verifyToken(token: string, over: Partial<VerifyOptions> = {}, tar
   return verifyAssertion(target, method, { 'tollgate-assertion': token }, options(over));
 }
 
+/** Both ways of checking a signature: jose (WebCrypto, portable) and node:crypto (the Node sidecar when idle). */
+const CHECKS: ReadonlyArray<readonly [string, SignatureCheck]> = [
+  ['jose', joseSignatureCheck],
+  ['node:crypto', syncSignatureCheck],
+];
+
 describe('verifyAssertion accepts', () => {
-  it.each(['EdDSA', 'ES256'] as const)('a valid %s assertion and yields claims and identity headers', async (alg) => {
+  it.each((['EdDSA', 'ES256'] as const).flatMap((alg) => CHECKS.map(([n, check]) => [alg, n, check] as const)))('a valid %s assertion (%s) and yields claims and identity headers', async (alg, _n, signatureCheck) => {
     const key = alg === 'EdDSA' ? ed : ec;
-    const result = await verifyToken(await mint(key));
+    const result = await verifyToken(await mint(key), { signatureCheck });
     expect(result).toMatchObject({
       ok: true,
       claims: { sub: 'user:VS52XyOFL_cY:alice', htu: '/x' },
@@ -195,9 +204,9 @@ const cases: Case[] = [
 ];
 
 describe('verifyAssertion refuses', () => {
-  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+  it.each(cases.flatMap((c) => CHECKS.map(([n, check]) => [c.name, n, c, check] as const)))('%s (%s)', async (_name, _n, c, signatureCheck) => {
     const headers = c.headers ? await c.headers() : { 'tollgate-assertion': await c.token!() };
-    const result = await verifyAssertion(c.target ?? '/x', c.method ?? 'GET', headers, options(c.over?.()));
+    const result = await verifyAssertion(c.target ?? '/x', c.method ?? 'GET', headers, options({ signatureCheck, ...c.over?.() }));
     expect(result).toEqual({ ok: false, reason: c.reason });
   });
 
