@@ -56,15 +56,14 @@ export async function forwardAllowed(
     ...(options.clientIp ? { clientIp: options.clientIp } : {}),
     assertion,
     gatewayCookies: GATEWAY_COOKIE_NAMES,
+    ...(options.stripAuthorization ? { stripAuthorization: true } : {}),
   });
-  if (options.stripAuthorization) headers.delete('authorization');
   const upstream = await forward(rc.request.method, rc.request.body, target, headers, {
     fetch: upstreamFetch,
     timeoutMs: config.upstreamTimeoutMs,
   });
-  const out = clientResponseHeaders(upstream.headers, { requestId: rc.requestId, gatewayCookies: GATEWAY_COOKIE_NAMES });
   const cookie = await options.setCookie?.();
-  if (cookie) out.append('set-cookie', cookie);
+  const out = clientResponseHeaders(upstream.headers, { requestId: rc.requestId, gatewayCookies: GATEWAY_COOKIE_NAMES, ...(cookie ? { setCookie: cookie } : {}) });
   rc.log.upstream_status = upstream.status;
   // Null-body statuses must not get a body stream.
   const nullBody = upstream.status === 204 || upstream.status === 304 || rc.request.method === 'HEAD';

@@ -1,6 +1,7 @@
 /** The forward itself: one fetch to the chosen endpoint, streaming both bodies. */
 import { TollgateError } from '../errors.js';
 import type { Endpoint, Workload } from '../catalog/index.js';
+import type { HeaderRecord } from './headers.js';
 
 /** First healthy endpoint, else the first of unknown health; unhealthy ones are skipped. */
 export function pickEndpoint(workload: Workload): Endpoint {
@@ -46,7 +47,7 @@ export async function forward(
   method: string,
   body: ReadableStream<Uint8Array> | null,
   target: URL,
-  headers: Headers,
+  headers: HeaderRecord | Headers,
   options: ForwardOptions,
 ): Promise<Response> {
   const controller = new AbortController();

@@ -6,6 +6,7 @@ export {
   stripCookies,
   upstreamRequestHeaders,
   type ClientResponseHeaderOptions,
+  type HeaderRecord,
   type UpstreamHeaderOptions,
 } from './headers.js';
 export { forward, pickEndpoint, requestTarget, upstreamUrl, type ForwardOptions } from './forward.js';

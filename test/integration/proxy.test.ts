@@ -93,6 +93,12 @@ describe('request to the workload', () => {
     expect(e.headers['x-kept']).toEqual(['yes']);
   });
 
+  it('fields with names that are also object properties (__proto__, constructor) reach the upstream', async () => {
+    const e = await echo(await call('/names', { headers: { ['__proto__']: 'p', constructor: 'c', 'x-plain': 'x' } }));
+    const raw = Object.fromEntries(e.rawHeaders.map(([n, v]) => [`~${n.toLowerCase()}`, v]));
+    expect([raw['~__proto__'], raw['~constructor'], raw['~x-plain']]).toEqual(['p', 'c', 'x']);
+  });
+
   it('sets X-Forwarded-Host, -Proto and appends the client IP to X-Forwarded-For', async () => {
     const e = await echo(
       await call('/xf', {

@@ -58,7 +58,8 @@ export async function startUpstream(): Promise<RunningUpstream> {
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      const headers: Record<string, string[]> = {};
+      // No prototype: a client may send a field named `constructor` or `__proto__`.
+      const headers = Object.create(null) as Record<string, string[]>;
       const rawHeaders: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         const name = req.rawHeaders[i]!;

@@ -58,7 +58,10 @@ describe('upstreamRequestHeaders', () => {
       ['Authorization', 'Bearer app-token'],
       ['Accept', 'text/html'],
     ]);
-    const out = upstreamRequestHeaders(client, { ...base, clientIp: '203.0.113.9' });
+    const record = upstreamRequestHeaders(client, { ...base, clientIp: '203.0.113.9' });
+    expect(record).not.toBeInstanceOf(Headers);
+    expect(Object.getPrototypeOf(record)).toBeNull();
+    const out = new Headers(record);
     const names = [...out.keys()];
     expect(names.filter((n) => n.startsWith('tollgate-'))).toEqual(['tollgate-assertion']);
     expect(out.get('tollgate-assertion')).toBe('jws.jws.jws');
@@ -76,9 +79,29 @@ describe('upstreamRequestHeaders', () => {
   });
 
   it('drops the Cookie header when only gateway cookies were sent; no X-Forwarded-For without a client IP', () => {
-    const out = upstreamRequestHeaders(new Headers({ cookie: 'tg_session=a; __Host-tg_auth=b' }), base);
+    const out = new Headers(upstreamRequestHeaders(new Headers({ cookie: 'tg_session=a; __Host-tg_auth=b' }), base));
     expect(out.has('cookie')).toBe(false);
     expect(out.has('x-forwarded-for')).toBe(false);
+  });
+
+  it('keeps Authorization unless told to strip it', () => {
+    const client = new Headers({ authorization: 'Bearer t', accept: '*/*' });
+    expect(new Headers(upstreamRequestHeaders(client, base)).get('authorization')).toBe('Bearer t');
+    const stripped = new Headers(upstreamRequestHeaders(client, { ...base, stripAuthorization: true }));
+    expect(stripped.has('authorization')).toBe(false);
+    expect(stripped.get('accept')).toBe('*/*');
+  });
+
+  it('forwards a field named __proto__ or constructor as a plain field', () => {
+    const client = new Headers([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ]);
+    const result = upstreamRequestHeaders(client, base);
+    expect(result).toBeInstanceOf(Headers);
+    const out = new Headers(result);
+    expect(out.get('__proto__')).toBe('p');
+    expect(out.get('constructor')).toBe('c');
   });
 });
 
@@ -98,12 +121,28 @@ describe('clientResponseHeaders', () => {
     upstream.set('proxy-authenticate', 'Basic');
     upstream.set('tollgate-request-id', 'forged');
     upstream.set('content-type', 'text/plain');
-    const out = clientResponseHeaders(upstream, { requestId: 'rid-1', gatewayCookies: GATEWAY_COOKIE_NAMES });
+    const out = new Headers(clientResponseHeaders(upstream, { requestId: 'rid-1', gatewayCookies: GATEWAY_COOKIE_NAMES }));
     expect(out.getSetCookie()).toEqual(['app=1; Path=/']);
     for (const h of ['connection', 'x-hop', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authenticate']) {
       expect(out.has(h), h).toBe(false);
     }
     expect(out.get('tollgate-request-id')).toBe('rid-1');
     expect(out.get('content-type')).toBe('text/plain');
+  });
+
+  it.each([
+    ['no Set-Cookie at all: a record', [], undefined, []],
+    ['only gateway cookies from the upstream: a record', ['tg_session=evil'], undefined, []],
+    ['the gateway’s own cookie only', [], 'tg_session=new; Path=/', ['tg_session=new; Path=/']],
+    ['the app’s cookies and the gateway’s, each its own field', ['a=1', 'b=2'], 'tg_session=new', ['a=1', 'b=2', 'tg_session=new']],
+  ] as const)('%s', (_name, fromUpstream, setCookie, expected) => {
+    const upstream = new Headers({ 'content-type': 'text/plain' });
+    for (const c of fromUpstream) upstream.append('set-cookie', c);
+    const result = clientResponseHeaders(upstream, { requestId: 'rid', gatewayCookies: GATEWAY_COOKIE_NAMES, ...(setCookie ? { setCookie } : {}) });
+    expect(result instanceof Headers).toBe(expected.length > 0);
+    const out = new Headers(result);
+    expect(out.getSetCookie()).toEqual(expected);
+    expect(out.get('content-type')).toBe('text/plain');
+    expect(out.get('tollgate-request-id')).toBe('rid');
   });
 });
