@@ -59,7 +59,7 @@ export async function forward(
   try {
     const init: RequestInit = { method, headers, redirect: 'manual', signal: controller.signal };
     if (method !== 'GET' && method !== 'HEAD' && body !== null) init.body = body;
-    return await options.fetch(target, init);
+    return await options.fetch(target.href, init);
   } catch (cause) {
     if (timedOut) throw new TollgateError('upstream-timeout', 'the service did not answer in time', { cause });
     throw new TollgateError('upstream-unreachable', 'the service could not be reached', { cause });
