@@ -33,6 +33,8 @@ export default gw;`,
   'no audit send': `import gw from './gateway.js'; export * from './gateway.js';
 let patched; const noAudit = { send: async () => {}, sendBatch: async () => {} };
 export default { ...gw, fetch(request, env, ctx) { if (!patched || patched.base !== env) patched = { base: env, env: { ...env, AUDIT: noAudit } }; return gw.fetch(request, patched.env, ctx); } };`,
+  'no D1 write': `import gw from './gateway.js'; export * from './gateway.js';
+export default { ...gw, async queue(batch) { batch.ackAll(); } };`,
   'neither': `import gw from './gateway.js'; export * from './gateway.js';
 const quiet = () => {}; console.log = quiet; console.warn = quiet;
 let patched; const noAudit = { send: async () => {}, sendBatch: async () => {} };
@@ -54,8 +56,10 @@ try {
   const vars = { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...envFileVars(join(dir, 'gateway.env')) };
   const results: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
-  for (let round_ = 0; round_ < 2; round_++) {
-    for (const [name, source] of Object.entries(WRAPPERS)) {
+  const picked = process.env.ABLATIONS?.split(',').map((x) => x.trim());
+  const variants = Object.entries(WRAPPERS).filter(([name]) => name === 'base' || !picked || picked.includes(name));
+  for (let round_ = 0; round_ < Number(process.env.ROUNDS ?? 2); round_++) {
+    for (const [name, source] of variants) {
       const entry = join(bundleDir, `entry-${Object.keys(WRAPPERS).indexOf(name)}.js`);
       writeFileSync(entry, source);
       const opts = join(dir, 'mf.json');
