@@ -8,7 +8,7 @@
  * gateway code changes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../scripts/stack.js';
@@ -24,6 +24,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-ablation-'));
 mkdirSync(RAW_DIR, { recursive: true });
 const procs: Proc[] = [];
 let stack: Stack | undefined;
+const AB_REF = process.env.AB_REF;
+const worktree = join(dir, 'ab-worktree');
 
 const WRAPPERS: Record<string, string> = {
   base: `export * from './gateway.js'; export { default } from './gateway.js';`,
@@ -57,10 +59,19 @@ try {
   const results: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   const picked = process.env.ABLATIONS?.split(',').map((x) => x.trim());
-  const variants = Object.entries(WRAPPERS).filter(([name]) => name === 'base' || !picked || picked.includes(name));
+  const variants = Object.entries(WRAPPERS)
+    .filter(([name]) => name === 'base' || !picked || picked.includes(name))
+    .map(([name, source]) => ({ name, source, dir: bundleDir }));
+  if (AB_REF) {
+    execFileSync('git', ['worktree', 'add', '--detach', worktree, AB_REF], { cwd: REPO_ROOT, stdio: 'ignore' });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(worktree, 'node_modules'));
+    const abDir = join(dir, 'bundle-ab');
+    bundleWorker(join(worktree, 'wrangler.toml'), abDir);
+    variants.push({ name: `base at ${AB_REF}`, source: WRAPPERS.base!, dir: abDir });
+  }
   for (let round_ = 0; round_ < Number(process.env.ROUNDS ?? 2); round_++) {
-    for (const [name, source] of variants) {
-      const entry = join(bundleDir, `entry-${Object.keys(WRAPPERS).indexOf(name)}.js`);
+    for (const { name, source, dir: entryDir } of variants) {
+      const entry = join(entryDir, `entry-${variants.findIndex((v) => v.name === name)}.js`);
       writeFileSync(entry, source);
       const opts = join(dir, 'mf.json');
       writeFileSync(opts, JSON.stringify({ ...gatewayOptions({ scriptPath: entry, port: PORT, vars, persist: join(dir, 'wrangler') }), modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }] }));
@@ -77,9 +88,16 @@ try {
     }
   }
   const base = median(results.base!);
-  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: round(median(v), 0), vsBase: round(median(v) / base, 2), runs: v.map((x) => round(x, 0)), cpuUsPerRequest: round(median(cpu[k]!), 0) }])), null, 2));
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: round(median(v), 0), vsBase: round(median(v) / base, 2), runs: v.map((x) => round(x, 0)), cpuUsPerRequest: round(median(cpu[k]!), 0), cpuRuns: cpu[k]!.map((x) => round(x, 0)) }])), null, 2));
 } finally {
   await Promise.allSettled(procs.map((p) => p.stop()));
   await stack?.close();
+  if (AB_REF) {
+    try {
+      execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: REPO_ROOT, stdio: 'ignore' });
+    } catch {
+      // never added
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 }
