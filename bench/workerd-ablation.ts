@@ -4,8 +4,20 @@
  * The deployable bundle is wrapped by a module that swaps one thing — console
  * output off, the audit queue's send a no-op, or both — and each variant is
  * run on Miniflare/workerd against the same state and session as bench/e2e.ts
- * (gateway → app), wrk -t2 -c32, rounds interleaved. Dependency swaps only: no
- * gateway code changes.
+ * (gateway → app), wrk -t2 -c32, rounds interleaved, each variant in a fresh
+ * Miniflare process. Dependency swaps only: no gateway code changes.
+ *
+ * `no D1 write` keeps the producer and acknowledges each queue batch without
+ * writing it: what the consumer's insert costs (in production it runs in its
+ * own invocation; 2026-11-28, 4 rounds: 542 → 522 µs per request).
+ * ABLATIONS=a,b picks variants (base always runs); ROUNDS=n (default 2).
+ * AB_REF=<git ref> adds the gateway built from that commit (a temporary git
+ * worktree) to the same rounds: an A/B of a code change under the same load
+ * and noise. FLOOR=1 adds the floor Worker (bench/floor: a pass-through plus
+ * one cookie decryption and one Ed25519 signature) and prints each variant's
+ * CPU per request against it; with `no audit send` that is the gateway under
+ * the Node hot-path bench's accounting (audit events built and serialised,
+ * the queue a stand-in).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -17,7 +29,7 @@ import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
 import { runWrk, startNodeReady, treeCpuMs, wrkErrors, type Proc } from './lib/proc.js';
 import { signIn } from './lib/signin.js';
 import { WRANGLER_NODE_ARGS, wranglerEnv } from './lib/wrangler.js';
-import { bundleWorker, envFileVars, gatewayOptions, tomlVars } from './lib/worker-config.js';
+import { bundleWorker, envFileVars, gatewayOptions, passthroughOptions, tomlVars } from './lib/worker-config.js';
 
 const PORT = 8897;
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-ablation-'));
@@ -59,9 +71,13 @@ try {
   const results: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   const picked = process.env.ABLATIONS?.split(',').map((x) => x.trim());
-  const variants = Object.entries(WRAPPERS)
+  const variants: { name: string; source: string; dir: string; floor?: string }[] = Object.entries(WRAPPERS)
     .filter(([name]) => name === 'base' || !picked || picked.includes(name))
     .map(([name, source]) => ({ name, source, dir: bundleDir }));
+  if (process.env.FLOOR === '1') {
+    const floorBundle = bundleWorker(join(BENCH_DIR, 'floor', 'wrangler.toml'), join(dir, 'bundle-floor'));
+    variants.push({ name: 'floor Worker', source: '', dir: '', floor: floorBundle });
+  }
   if (AB_REF) {
     execFileSync('git', ['worktree', 'add', '--detach', worktree, AB_REF], { cwd: REPO_ROOT, stdio: 'ignore' });
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(worktree, 'node_modules'));
@@ -70,11 +86,14 @@ try {
     variants.push({ name: `base at ${AB_REF}`, source: WRAPPERS.base!, dir: abDir });
   }
   for (let round_ = 0; round_ < Number(process.env.ROUNDS ?? 2); round_++) {
-    for (const { name, source, dir: entryDir } of variants) {
-      const entry = join(entryDir, `entry-${variants.findIndex((v) => v.name === name)}.js`);
-      writeFileSync(entry, source);
+    for (const { name, source, dir: entryDir, floor } of variants) {
       const opts = join(dir, 'mf.json');
-      writeFileSync(opts, JSON.stringify({ ...gatewayOptions({ scriptPath: entry, port: PORT, vars, persist: join(dir, 'wrangler') }), modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }] }));
+      if (floor) writeFileSync(opts, JSON.stringify(passthroughOptions({ scriptPath: floor, port: PORT, upstream: `http://127.0.0.1:${app.port}` })));
+      else {
+        const entry = join(entryDir, `entry-${variants.findIndex((v) => v.name === name)}.js`);
+        writeFileSync(entry, source);
+        writeFileSync(opts, JSON.stringify({ ...gatewayOptions({ scriptPath: entry, port: PORT, vars, persist: join(dir, 'wrangler') }), modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }] }));
+      }
       const gw = await startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: opts, MF_LOG: join(RAW_DIR, 'ablation-gateway.log') });
       const args = ['-t2', '-c32', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), '-H', `Host: ${billing.host}`, '-H', `Cookie: ${cookie}`, `http://127.0.0.1:${PORT}/api/bench`];
       await runWrk(['-d1s', ...args]);
@@ -88,7 +107,15 @@ try {
     }
   }
   const base = median(results.base!);
-  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: round(median(v), 0), vsBase: round(median(v) / base, 2), runs: v.map((x) => round(x, 0)), cpuUsPerRequest: round(median(cpu[k]!), 0), cpuRuns: cpu[k]!.map((x) => round(x, 0)) }])), null, 2));
+  const floorCpu = cpu['floor Worker'] ? median(cpu['floor Worker']) : undefined;
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, {
+    rps: round(median(v), 0),
+    vsBase: round(median(v) / base, 2),
+    runs: v.map((x) => round(x, 0)),
+    cpuUsPerRequest: round(median(cpu[k]!), 0),
+    cpuRuns: cpu[k]!.map((x) => round(x, 0)),
+    ...(floorCpu ? { cpuVsFloor: round(median(cpu[k]!) / floorCpu, 2) } : {}),
+  }])), null, 2));
 } finally {
   await Promise.allSettled(procs.map((p) => p.stop()));
   await stack?.close();
