@@ -24,7 +24,8 @@ try {
   const out = join(RAW_DIR, `guard-${noop ? 'noop' : 'eddsa'}-${Date.now()}.cpuprofile`);
   const guard = await startNodeReady('guard', join(BENCH_DIR, 'guard', 'guard-proc.ts'), {
     JWKS_FILE: join(tmp, 'jwks.json'), ISSUER: 'http://127.0.0.1:8787', AUDIENCE: 'bench', UPSTREAM_PORT: String(app.port),
-    GUARD_PROFILE_OUT: out, ...(noop ? { NOOP_VERIFY: '1' } : {}),
+    // The ablation patches WebCrypto, so it needs every signature on the threadpool.
+    GUARD_PROFILE_OUT: out, ...(noop ? { NOOP_VERIFY: '1', SIGNATURE_DISPATCH: 'threadpool' } : {}),
   });
   procs.push(guard);
   const n = noop ? 120_000 : 60_000;
