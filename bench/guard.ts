@@ -163,7 +163,13 @@ try {
   }
   const bareRuns: WrkSummary[] = [];
   for (let r = 0; r < ROUNDS; r++) {
+    // Every signed file of the round is minted before any load, so no target runs right after the minting's CPU burst.
     const file = await mintFile(ring, Math.ceil(guessRps * SECONDS * 1.2));
+    const signedFiles = new Map<string, string>();
+    for (const v of variants) {
+      // Each guard process has its own replay cache: a variant with the same key reuses the round's file.
+      if (v.id !== 'noop') signedFiles.set(v.id, v.ring === ring ? file : await mintFile(v.ring, Math.ceil(guessRps * SECONDS * 1.2)));
+    }
     const g = await load(guard.port, SECONDS, file);
     guard.runs.push(g);
     guessRps = Math.max(guessRps, g.rps * 1.3);
@@ -171,11 +177,8 @@ try {
     const b = await load(bare.port, SECONDS, file);
     bareRuns.push(b);
     for (const v of variants) {
-      // The ablation may run near the bare proxy's rate; its copies cost nothing to make.
-      const need = Math.ceil((v.id === 'noop' ? Math.max(guessRps, b.rps * 1.2) : guessRps) * SECONDS * 1.2);
-      // Each guard process has its own replay cache: a variant with the same key reuses the round's file.
-      const assertions =
-        v.id === 'noop' ? unsignedCopiesFile(readFileSync(file, 'utf8').split('\n', 1)[0]!, need) : v.ring === ring ? file : await mintFile(v.ring, need);
+      // The ablation may run near the bare proxy's rate; its unsigned copies cost nothing to make.
+      const assertions = signedFiles.get(v.id) ?? unsignedCopiesFile(readFileSync(file, 'utf8').split('\n', 1)[0]!, Math.ceil(Math.max(guessRps, b.rps * 1.2) * SECONDS * 1.2));
       v.runs.push(await load(v.port, SECONDS, assertions));
     }
     process.stderr.write(`guard: round ${r + 1}: guard ${g.rps.toFixed(0)} req/s (p50 ${g.p50Us} µs, errors ${wrkErrors(g)}), bare proxy ${b.rps.toFixed(0)} req/s (p50 ${b.p50Us} µs, errors ${wrkErrors(b)})${variants.map((v) => `, ${v.id} ${v.runs.at(-1)!.rps.toFixed(0)} req/s (errors ${wrkErrors(v.runs.at(-1)!)})`).join('')}\n`);
