@@ -269,8 +269,11 @@ function parseResponse(buf: Buffer): RawResponse {
 /**
  * Write `requestText` verbatim to 127.0.0.1:port (the request line is ours,
  * byte for byte) and read until the server closes. Send `Connection: close`.
+ * With `halfClose`, the client also ends its side after writing, as a client
+ * that sends some bytes and stops would (a server rightly waits, until its
+ * header timeout, for a request line after nothing but blank lines).
  */
-export async function rawRequest(port: number, requestText: string | Buffer, timeoutMs = 5000): Promise<RawResponse> {
+export async function rawRequest(port: number, requestText: string | Buffer, timeoutMs = 5000, halfClose = false): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -284,7 +287,8 @@ export async function rawRequest(port: number, requestText: string | Buffer, tim
       clearTimeout(timer);
       resolve(parseResponse(Buffer.concat(chunks)));
     });
-    socket.write(requestText);
+    if (halfClose) socket.end(requestText);
+    else socket.write(requestText);
   });
 }
 
