@@ -39,7 +39,11 @@ export interface AuditQueue {
 }
 
 export interface BatchingOptions {
-  /** How long the first event of a batch waits for others (default 5 ms; the response never waits). */
+  /**
+   * How long the first event of a batch waits for others (default 20 ms; the response never waits).
+   * 20 rather than 5 ms: inside workerd, two A/B runs of 5 interleaved rounds measured ~20 µs of CPU
+   * less per request (fewer, larger sends); an event still reaches the queue within 20 ms.
+   */
   lingerMs?: number;
   /** Events per send (default 100, the Queues limit per `sendBatch`). */
   maxEvents?: number;
@@ -86,7 +90,7 @@ function chunk(events: Pending[], maxEvents: number, maxBytes: number): Pending[
 }
 
 function batchingSink(send: (events: Pending[]) => Promise<unknown>, logger: Logger, options: BatchingOptions = {}): AuditSink {
-  const { lingerMs = 5, maxEvents = 100, maxBytes = 192 * 1024, wait = defaultWait } = options;
+  const { lingerMs = 20, maxEvents = 100, maxBytes = 192 * 1024, wait = defaultWait } = options;
   let pending: Pending[] = [];
   let senderElected = false;
 
