@@ -368,7 +368,6 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-/** Compile a policy document into an indexed snapshot. Throws TollgateError('config-invalid') on a bad document. */
 /**
  * Whether any grant or deny rule has a `countries` condition: only then does a
  * decision need the request's country (reading it costs the gateway a parse
@@ -383,6 +382,7 @@ export function usesCountries(doc: PolicyDocument): boolean {
   }
 }
 
+/** Compile a policy document into an indexed snapshot. Throws TollgateError('config-invalid') on a bad document. */
 export function compile(doc: PolicyDocument, options: CompileOptions = {}): Snapshot {
   if (!isRecord(doc)) throw invalid('document', 'must be an object');
   checkKeys(doc, ['roles', 'bindings', 'denyRules'], 'document');
