@@ -17,7 +17,7 @@
  * request, so every target ends in the same app. Rounds interleaved; medians.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnGuard, startStack, type Stack } from '../scripts/stack.js';
@@ -25,22 +25,12 @@ import { loopbackFetch } from '../test/support/http.js';
 import { emit, machine, median, round, type BenchResult, type Row } from './lib/measure.js';
 import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
 import { freePortNumber } from './lib/ports.js';
-import { runWrk, startNodeReady, treeCpuMs, waitForLine, wrkErrors, type Proc, type WrkSummary } from './lib/proc.js';
+import { startNodeReady, waitForLine, wrkErrors, type Proc, type WrkSummary } from './lib/proc.js';
 import { signIn } from './lib/signin.js';
 import { WRANGLER_NODE_ARGS, wranglerDev, wranglerEnv } from './lib/wrangler.js';
 import { bundleWorker, envFileVars, gatewayOptions, passthroughOptions, tomlVars } from './lib/worker-config.js';
 import { profileWorkerd, type WorkerdProfile } from './lib/workerd-profile.js';
-
-/** Wait until nothing listens on 127.0.0.1:port (a stopped wrangler's workerd may take a moment). */
-async function waitPortFree(port: number, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const busy = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then(() => true, (e: Error & { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED');
-    if (!busy) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} still in use`);
-}
+import { loadWithCpu, startWorkerd, waitPortFree, wrkArgs } from './lib/workerd.js';
 
 const GATEWAY_PORT = Number(process.env.E2E_GATEWAY_PORT ?? 8897);
 const IDP_PORT = Number(process.env.E2E_IDP_PORT ?? 9497);
@@ -77,10 +67,13 @@ interface Target {
 try {
   const app = await startNodeReady('app', join(BENCH_DIR, 'guard', 'app.ts'), {});
   procs.push(app);
-  // Bundles for phase 2, built the way a deploy builds them.
-  const gatewayBundle = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle-gateway'), PROFILE ? { minify: false } : {});
-  const passBundle = bundleWorker(join(BENCH_DIR, 'passthrough', 'wrangler.toml'), join(dir, 'bundle-pass'));
-  const floorBundle = bundleWorker(join(BENCH_DIR, 'floor', 'wrangler.toml'), join(dir, 'bundle-floor'));
+  // Bundles for phase 2, built the way a deploy builds them, while the stack starts.
+  const bundles = Promise.all([
+    bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle-gateway'), PROFILE ? { minify: false } : {}),
+    bundleWorker(join(BENCH_DIR, 'passthrough', 'wrangler.toml'), join(dir, 'bundle-pass')),
+    bundleWorker(join(BENCH_DIR, 'floor', 'wrangler.toml'), join(dir, 'bundle-floor')),
+  ]);
+  bundles.catch(() => undefined); // awaited below; a failure surfaces there
   const passDev = wranglerDev('passthrough', ['--config', join(BENCH_DIR, 'passthrough', 'wrangler.toml'), '--port', String(PASS_PORT), '--inspector-port', String(await freePortNumber()), '--var', `UPSTREAM:http://127.0.0.1:${app.port}`], join(RAW_DIR, 'e2e-passthrough-dev.log'));
   procs.push(passDev);
   const t0 = Date.now();
@@ -131,15 +124,15 @@ try {
   const sizes: Record<string, number> = {};
   const runs: Record<string, WrkSummary[]> = {};
   const cpuUs: Record<string, number[]> = {};
-  const wrk = (t: Target, seconds: number) => runWrk([`-t${THREADS}`, `-c${CONNS}`, `-d${seconds}s`, '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
-  const measure = async (targets: Target[], rounds: number, seconds: number) => {
+  const wrk = (t: Target, seconds: number, cpuOf?: number) => loadWithCpu(wrkArgs(t, THREADS, CONNS), seconds, cpuOf);
+  /** Check every target, warm each up for 1 s (unless `warm` is false), then interleaved rounds. */
+  const measure = async (targets: Target[], rounds: number, seconds: number, warm = true) => {
     for (const t of targets) await check(t);
-    for (const t of targets) await wrk(t, 1);
+    if (warm) for (const t of targets) await wrk(t, 1);
     for (let r = 0; r < rounds; r++) {
       for (const t of targets) {
-        const cpu0 = t.cpuOf ? treeCpuMs(t.cpuOf) : 0;
-        const x = await wrk(t, seconds);
-        if (t.cpuOf) (cpuUs[t.id] ??= []).push(((treeCpuMs(t.cpuOf) - cpu0) * 1000) / x.requests);
+        const { summary: x, cpuUs: c } = await wrk(t, seconds, t.cpuOf);
+        if (c !== undefined) (cpuUs[t.id] ??= []).push(c);
         (runs[t.id] ??= []).push(x);
         process.stderr.write(`e2e: ${t.id} ${t.name}: ${x.rps.toFixed(0)} req/s, p50 ${(x.p50Us / 1000).toFixed(2)} ms, p99 ${(x.p99Us / 1000).toFixed(2)} ms, errors ${wrkErrors(x)}, ${(x.bytes / x.requests).toFixed(0)} B/resp\n`);
       }
@@ -173,16 +166,11 @@ try {
   await waitPortFree(PASS_PORT);
   const vars = { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...envFileVars(join(dir, 'gateway.env')) };
   const inspectorPort = PROFILE ? await freePortNumber() : undefined;
-  writeFileSync(join(dir, 'mf-gateway.json'), JSON.stringify({
-    ...gatewayOptions({ scriptPath: gatewayBundle, port: GATEWAY_PORT, vars, persist: join(dir, 'wrangler') }),
-    ...(inspectorPort ? { inspectorPort } : {}),
-  }));
-  writeFileSync(join(dir, 'mf-pass.json'), JSON.stringify(passthroughOptions({ scriptPath: passBundle, port: PASS_PORT, upstream: `http://127.0.0.1:${app.port}` })));
-  writeFileSync(join(dir, 'mf-floor.json'), JSON.stringify(passthroughOptions({ scriptPath: floorBundle, port: FLOOR_PORT, upstream: `http://127.0.0.1:${app.port}` })));
+  const [gatewayBundle, passBundle, floorBundle] = await bundles;
   const [gwMf, passMf, floorMf] = await Promise.all([
-    startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-gateway.json'), MF_LOG: join(RAW_DIR, 'e2e-gateway-mf.log') }),
-    startNodeReady('passthrough-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-pass.json'), MF_LOG: join(RAW_DIR, 'e2e-passthrough-mf.log') }),
-    startNodeReady('floor-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf-floor.json'), MF_LOG: join(RAW_DIR, 'e2e-floor-mf.log') }),
+    startWorkerd('gateway-mf', { ...gatewayOptions({ scriptPath: gatewayBundle, port: GATEWAY_PORT, vars, persist: join(dir, 'wrangler') }), ...(inspectorPort ? { inspectorPort } : {}) }, dir, join(RAW_DIR, 'e2e-gateway-mf.log')),
+    startWorkerd('passthrough-mf', passthroughOptions({ scriptPath: passBundle, port: PASS_PORT, upstream: `http://127.0.0.1:${app.port}` }), dir, join(RAW_DIR, 'e2e-passthrough-mf.log')),
+    startWorkerd('floor-mf', passthroughOptions({ scriptPath: floorBundle, port: FLOOR_PORT, upstream: `http://127.0.0.1:${app.port}` }), dir, join(RAW_DIR, 'e2e-floor-mf.log')),
   ]);
   procs.push(gwMf, passMf, floorMf);
   const mfTargets: Target[] = [
@@ -191,14 +179,15 @@ try {
     { id: 'c-mf', name: 'gateway (workerd) → app', url: `http://127.0.0.1:${GATEWAY_PORT}${PATH}`, headers: gatewayHeaders(billing.host, bil.cookie), cpuOf: gwMf.pid },
     { id: 'd-mf', name: 'gateway (workerd) → guard → app', url: `http://127.0.0.1:${GATEWAY_PORT}${PATH}`, headers: gatewayHeaders(inventory.host, inv.cookie) },
   ];
-  // The app alone is an order of magnitude faster than anything in front of it: one round is enough.
-  await measure([appTarget], 1, SECONDS);
+  // The app alone is an order of magnitude faster than anything in front of it (a 1-s run is tens of thousands of
+  // requests), and warm from the checks: one round, no warm-up.
+  await measure([appTarget], 1, 1, false);
   await measure(mfTargets, ROUNDS, SECONDS);
   const targets = [appTarget, ...mfTargets, ...devTargets];
   // Unloaded latency, one connection (what the peer benchmark compares p50 on): the runtime's own share is the pass-through's.
   const single: Record<string, WrkSummary> = {};
   for (const t of mfTargets.filter((x) => x.id !== 'f-mf')) {
-    single[t.id] = await runWrk(['-t1', '-c1', '-d1s', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), ...t.headers, t.url]);
+    single[t.id] = (await loadWithCpu(wrkArgs(t, 1, 1), 1)).summary;
     process.stderr.write(`e2e: ${t.id} one connection: p50 ${(single[t.id]!.p50Us / 1000).toFixed(2)} ms, errors ${wrkErrors(single[t.id]!)}\n`);
   }
 
@@ -292,7 +281,7 @@ try {
     rows,
     facts: {
       machine: machine(),
-      wrk: `-t${THREADS} -c${CONNS}; workerd targets ${ROUNDS} interleaved rounds of ${SECONDS} s (medians), wrangler dev targets 1 round of ${DEV_SECONDS} s; Host header + session cookie`,
+      wrk: `-t${THREADS} -c${CONNS}; workerd targets ${ROUNDS} interleaved rounds of ${SECONDS} s (medians), wrangler dev targets 1 round of ${DEV_SECONDS} s, the app directly 1 round of 1 s; Host header + session cookie`,
       responseBytes: sizes,
       stackReadyMs: stackMs,
       ...(workerdProfile ? { workerdProfile } : {}),

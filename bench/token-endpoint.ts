@@ -35,9 +35,10 @@ import { createMemoryServiceStores } from '../src/store/services-memory.js';
 import { generateSigningJwk, loadKeyRing } from '../src/token/index.js';
 import { loopbackFetch } from '../test/support/http.js';
 import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
-import { runWrk, startNodeReady, wrkErrors, type Proc, type WrkSummary } from './lib/proc.js';
+import { runWrk, wrkErrors, type Proc, type WrkSummary } from './lib/proc.js';
 import { bundleWorker, envFileVars, gatewayOptions, tomlVars } from './lib/worker-config.js';
 import { freePortNumber } from './lib/ports.js';
+import { startWorkerd, waitPortFree } from './lib/workerd.js';
 
 const SECONDS = Number(process.env.TOKEN_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.TOKEN_BENCH_ROUNDS ?? 2);
@@ -116,15 +117,6 @@ async function post(url: string, body: Record<string, string>, headers: Record<s
   const text = await res.text();
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
-}
-
-async function waitPortFree(port: number): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const busy = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then(() => true, (e: Error & { cause?: { code?: string } }) => e.cause?.code !== 'ECONNREFUSED');
-    if (!busy) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} still in use`);
 }
 
 /** The CPU cost of issuance alone: the same code, memory stores, no network. */
@@ -234,14 +226,13 @@ try {
   await measure(scenarios('dev'), dir);
 
   // ---- the same gateway bundled on Miniflare/workerd, same port and state (guards keep running)
-  const bundle = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle'));
+  const bundle = await bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle'));
   process.kill(stack.pids.gateway, 'SIGTERM');
   await waitPortFree(gatewayPort);
   const vars = { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...envFileVars(join(dir, 'gateway.env')) };
   const options = gatewayOptions({ scriptPath: bundle, port: gatewayPort, vars, persist: join(dir, 'wrangler') }) as { durableObjects: Record<string, unknown> };
   options.durableObjects = { ...options.durableObjects, CLIENT_LIMITS: { className: 'ClientLimiter', useSQLite: true } };
-  writeFileSync(join(dir, 'mf.json'), JSON.stringify(options));
-  procs.push(await startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: join(dir, 'mf.json'), MF_LOG: join(RAW_DIR, 'token-endpoint-mf.log') }));
+  procs.push(await startWorkerd('gateway-mf', options, dir, join(RAW_DIR, 'token-endpoint-mf.log')));
   await measure(scenarios('mf'), dir);
 
   const inproc = await inProcess();

@@ -26,10 +26,11 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { median, round } from './lib/measure.js';
 import { BENCH_DIR, RAW_DIR, REPO_ROOT } from './lib/paths.js';
-import { runWrk, startNodeReady, treeCpuMs, wrkErrors, type Proc } from './lib/proc.js';
+import { startNodeReady, wrkErrors, type Proc } from './lib/proc.js';
 import { signIn } from './lib/signin.js';
 import { WRANGLER_NODE_ARGS, wranglerEnv } from './lib/wrangler.js';
 import { bundleWorker, envFileVars, gatewayOptions, passthroughOptions, tomlVars } from './lib/worker-config.js';
+import { loadWithCpu, startWorkerd, wrkArgs } from './lib/workerd.js';
 
 const PORT = 8897;
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-ablation-'));
@@ -59,8 +60,10 @@ try {
   const app = await startNodeReady('app', join(BENCH_DIR, 'guard', 'app.ts'), {});
   procs.push(app);
   const bundleDir = join(dir, 'bundle');
-  bundleWorker(join(REPO_ROOT, 'wrangler.toml'), bundleDir);
+  const bundled = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), bundleDir);
+  bundled.catch(() => undefined); // awaited below; a failure surfaces there
   stack = await startStack({ dir, gatewayPort: PORT, idpPort: 9497 });
+  await bundled;
   const billing = stack.workloads.find((w) => w.id === 'billing')!;
   execFileSync(process.execPath, [...WRANGLER_NODE_ARGS, 'd1', 'execute', 'DB', '--local', '--persist-to', join(dir, 'wrangler'), '--command', `UPDATE endpoints SET url = 'http://127.0.0.1:${app.port}' WHERE workload_id = 'billing';`], { cwd: REPO_ROOT, env: wranglerEnv(), stdio: 'ignore' });
   const admin = stack.users.find((u) => u.username === 'admin')!;
@@ -75,31 +78,29 @@ try {
     .filter(([name]) => name === 'base' || !picked || picked.includes(name))
     .map(([name, source]) => ({ name, source, dir: bundleDir }));
   if (process.env.FLOOR === '1') {
-    const floorBundle = bundleWorker(join(BENCH_DIR, 'floor', 'wrangler.toml'), join(dir, 'bundle-floor'));
+    const floorBundle = await bundleWorker(join(BENCH_DIR, 'floor', 'wrangler.toml'), join(dir, 'bundle-floor'));
     variants.push({ name: 'floor Worker', source: '', dir: '', floor: floorBundle });
   }
   if (AB_REF) {
     execFileSync('git', ['worktree', 'add', '--detach', worktree, AB_REF], { cwd: REPO_ROOT, stdio: 'ignore' });
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(worktree, 'node_modules'));
     const abDir = join(dir, 'bundle-ab');
-    bundleWorker(join(worktree, 'wrangler.toml'), abDir);
+    await bundleWorker(join(worktree, 'wrangler.toml'), abDir);
     variants.push({ name: `base at ${AB_REF}`, source: WRAPPERS.base!, dir: abDir });
   }
   for (let round_ = 0; round_ < Number(process.env.ROUNDS ?? 2); round_++) {
     for (const { name, source, dir: entryDir, floor } of variants) {
-      const opts = join(dir, 'mf.json');
-      if (floor) writeFileSync(opts, JSON.stringify(passthroughOptions({ scriptPath: floor, port: PORT, upstream: `http://127.0.0.1:${app.port}` })));
+      let options: Record<string, unknown>;
+      if (floor) options = passthroughOptions({ scriptPath: floor, port: PORT, upstream: `http://127.0.0.1:${app.port}` });
       else {
         const entry = join(entryDir, `entry-${variants.findIndex((v) => v.name === name)}.js`);
         writeFileSync(entry, source);
-        writeFileSync(opts, JSON.stringify({ ...gatewayOptions({ scriptPath: entry, port: PORT, vars, persist: join(dir, 'wrangler') }), modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }] }));
+        options = { ...gatewayOptions({ scriptPath: entry, port: PORT, vars, persist: join(dir, 'wrangler') }), modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }] };
       }
-      const gw = await startNodeReady('gateway-mf', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: opts, MF_LOG: join(RAW_DIR, 'ablation-gateway.log') });
-      const args = ['-t2', '-c32', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), '-H', `Host: ${billing.host}`, '-H', `Cookie: ${cookie}`, `http://127.0.0.1:${PORT}/api/bench`];
-      await runWrk(['-d1s', ...args]);
-      const cpu0 = treeCpuMs(gw.pid);
-      const s = await runWrk(['-d4s', ...args]);
-      const cpuUs = ((treeCpuMs(gw.pid) - cpu0) * 1000) / s.requests;
+      const gw = await startWorkerd('gateway-mf', options, dir, join(RAW_DIR, 'ablation-gateway.log'));
+      const args = wrkArgs({ url: `http://127.0.0.1:${PORT}/api/bench`, headers: ['-H', `Host: ${billing.host}`, '-H', `Cookie: ${cookie}`] }, 2, 32);
+      await loadWithCpu(args, 1);
+      const { summary: s, cpuUs } = await loadWithCpu(args, 4, gw.pid);
       await gw.stop();
       (results[name] ??= []).push(s.rps);
       (cpu[name] ??= []).push(cpuUs);

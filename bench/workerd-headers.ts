@@ -17,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, round } from './lib/measure.js';
 import { BENCH_DIR } from './lib/paths.js';
-import { runWrk, startNodeReady, treeCpuMs } from './lib/proc.js';
+import { startNodeReady } from './lib/proc.js';
 import { passthroughOptions } from './lib/worker-config.js';
+import { loadWithCpu, startWorkerd, wrkArgs } from './lib/workerd.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-headers-'));
@@ -55,14 +56,11 @@ try {
     for (const [name, source] of Object.entries(VARIANTS)) {
       const script = join(dir, `w${Object.keys(VARIANTS).indexOf(name)}.js`);
       writeFileSync(script, source);
-      const opts = `${script}.json`;
-      writeFileSync(opts, JSON.stringify(passthroughOptions({ scriptPath: script, port: 0, upstream: `http://127.0.0.1:${app.port}` })));
-      const w = await startNodeReady('worker', join(BENCH_DIR, 'lib', 'miniflare-run.ts'), { MF_OPTIONS: opts });
-      const args = ['-t2', '-c32', '--timeout', '5s', '--latency', '-s', join(BENCH_DIR, 'lib', 'report.lua'), `http://127.0.0.1:${w.port}/api/bench`];
-      await runWrk(['-d1s', ...args]);
-      const before = treeCpuMs(w.pid);
-      const s = await runWrk(['-d3s', ...args]);
-      (cpu[name] ??= []).push(((treeCpuMs(w.pid) - before) * 1000) / s.requests);
+      const w = await startWorkerd('worker', passthroughOptions({ scriptPath: script, port: 0, upstream: `http://127.0.0.1:${app.port}` }), dir);
+      const args = wrkArgs({ url: `http://127.0.0.1:${w.port}/api/bench` }, 2, 32);
+      await loadWithCpu(args, 1);
+      const { summary: s, cpuUs } = await loadWithCpu(args, 3, w.pid);
+      (cpu[name] ??= []).push(cpuUs);
       (rps[name] ??= []).push(s.rps);
       await w.stop();
     }

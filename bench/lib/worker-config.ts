@@ -3,17 +3,24 @@
  * gateway (wrangler.toml: D1, KV, the revocation Durable Object, the audit
  * queue; [vars] plus an env file) and the pass-through Worker.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.js';
 import { WRANGLER_NODE_ARGS, wranglerEnv } from './wrangler.js';
 
-/** Bundle a Worker exactly as a deploy would (`wrangler deploy --dry-run --outdir`); returns the main module's path. */
-/** `minify: false` keeps names readable (profiles); the default follows wrangler.toml. */
-export function bundleWorker(config: string, outdir: string, options: { minify?: boolean } = {}): string {
+/**
+ * Bundle a Worker exactly as a deploy would (`wrangler deploy --dry-run --outdir`); resolves with the main
+ * module's path. `minify: false` keeps names readable (profiles); the default follows wrangler.toml.
+ * Asynchronous, so that bundles can be built while other parts of a bench start.
+ */
+export async function bundleWorker(config: string, outdir: string, options: { minify?: boolean } = {}): Promise<string> {
   const minify = options.minify === false ? ['--no-minify'] : [];
-  execFileSync(process.execPath, [...WRANGLER_NODE_ARGS, 'deploy', '--dry-run', '--outdir', outdir, '--config', config, ...minify], { cwd: REPO_ROOT, env: wranglerEnv(), stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [...WRANGLER_NODE_ARGS, 'deploy', '--dry-run', '--outdir', outdir, '--config', config, ...minify], { cwd: REPO_ROOT, env: wranglerEnv() }, (err, _out, stderr) =>
+      err ? reject(new Error(`bundling ${config} failed: ${String(stderr).slice(-2000)}`)) : resolve(),
+    ),
+  );
   const main = readFileSync(config, 'utf8').match(/^main\s*=\s*"([^"]+)"/m)?.[1] ?? 'index.ts';
   return join(outdir, main.replace(/^.*\//, '').replace(/\.ts$/, '.js'));
 }

@@ -81,7 +81,7 @@ UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'po
   const gatewayStartDev = [process.execPath, ...WRANGLER_NODE_ARGS.slice(0, 2), WRANGLER_CLI, 'dev', '--config', join(REPO_ROOT, 'wrangler.toml'),
     '--ip', '127.0.0.1', '--port', '19400', '--inspector-port', '19420', '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false'].join(' ');
   // Pass 2: the same gateway bundled as a deploy bundles it and run directly on Miniflare/workerd (no wrangler dev proxy).
-  const bundle = bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle'));
+  const bundle = await bundleWorker(join(REPO_ROOT, 'wrangler.toml'), join(dir, 'bundle'));
   const mfOptions = join(dir, 'mf-gateway.json');
   writeFileSync(mfOptions, JSON.stringify(gatewayOptions({ scriptPath: bundle, port: 19400, vars: { ...tomlVars(join(REPO_ROOT, 'wrangler.toml')), ...vars }, persist })));
   const gatewayStartMf = [process.execPath, '--import', 'tsx', join(BENCH_DIR, 'lib', 'miniflare-run.ts')].join(' ');
