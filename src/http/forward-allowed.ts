@@ -63,7 +63,12 @@ export async function forwardAllowed(
     timeoutMs: config.upstreamTimeoutMs,
   });
   const cookie = await options.setCookie?.();
-  const out = clientResponseHeaders(upstream.headers, { requestId: rc.requestId, gatewayCookies: GATEWAY_COOKIE_NAMES, ...(cookie ? { setCookie: cookie } : {}) });
+  const out = clientResponseHeaders(upstream.headers, {
+    requestId: rc.requestId,
+    gatewayCookies: GATEWAY_COOKIE_NAMES,
+    ...(cookie ? { setCookie: cookie } : {}),
+    location: { from: target.origin, to: `${rc.url.protocol}//${rc.authority}` },
+  });
   rc.log.upstream_status = upstream.status;
   // Null-body statuses must not get a body stream.
   const nullBody = upstream.status === 204 || upstream.status === 304 || rc.request.method === 'HEAD';

@@ -155,6 +155,36 @@ export interface ClientResponseHeaderOptions {
   gatewayCookies: readonly string[];
   /** A Set-Cookie of the gateway's own to add (e.g. a renewed session). */
   setCookie?: string;
+  /**
+   * The endpoint origin the forward went to (`from`) and the client's origin (`to`): a `Location` that points
+   * at the endpoint is rewritten to point at the client's origin (see {@link rewriteLocation}).
+   */
+  location?: { from: string; to: string };
+}
+
+/**
+ * A redirect from the upstream, as the client should see it. The upstream gets
+ * the endpoint's authority as Host (the client's is in X-Forwarded-Host), so an
+ * app that builds absolute URLs from Host redirects to the endpoint: that
+ * `Location` — absolute or scheme-relative, same origin as `from` — gets the
+ * client's origin `to` instead, path, query and fragment kept, as reverse
+ * proxies do (nginx `proxy_redirect default`, Apache `ProxyPassReverse`). The
+ * client neither learns the endpoint's address nor is sent to it. Relative
+ * references, other origins and values that are not URLs pass unchanged.
+ */
+export function rewriteLocation(value: string, from: string, to: string): string {
+  const trimmed = value.trim();
+  let url: URL;
+  try {
+    // Only absolute (scheme:) and scheme-relative (//host) references can name the endpoint.
+    if (trimmed.startsWith('//')) url = new URL(trimmed, from);
+    else if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) url = new URL(trimmed);
+    else return value;
+  } catch {
+    return value;
+  }
+  if (url.origin !== from) return value;
+  return `${to}${url.pathname}${url.search}${url.hash}`;
 }
 
 /**
@@ -173,7 +203,7 @@ export function clientResponseHeaders(upstream: Headers, options: ClientResponse
       continue;
     }
     if (hop.has(lower) || lower === 'tollgate-request-id') continue;
-    out[lower] = value;
+    out[lower] = lower === 'location' && options.location ? rewriteLocation(value, options.location.from, options.location.to) : value;
   }
   out['tollgate-request-id'] = options.requestId;
   const kept: string[] = [];

@@ -2,6 +2,7 @@
 export {
   HOP_BY_HOP,
   clientResponseHeaders,
+  rewriteLocation,
   setCookieName,
   stripCookies,
   upstreamRequestHeaders,

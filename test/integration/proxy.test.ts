@@ -185,6 +185,20 @@ describe('response to the client', () => {
   });
 });
 
+describe('redirects from the workload', () => {
+  const redirect = (to: string) => call(`/redirect?to=${encodeURIComponent(to)}`);
+  it.each([
+    ['to the endpoint itself: rewritten to the client’s origin', '{self}/next?a=1#f', `http://${INVENTORY}/next?a=1#f`],
+    ['relative: unchanged', '/relative?x=1', '/relative?x=1'],
+    ['to another site: unchanged', 'https://idp.example.com/authorize?x=1', 'https://idp.example.com/authorize?x=1'],
+  ] as const)('%s', async (_name, to, expected) => {
+    const res = await redirect(to);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(expected);
+    expectRequestId(res);
+  });
+});
+
 describe('streaming', () => {
   it('a 50 MiB body streams to the upstream: it sees the first bytes before the client has sent the rest', async () => {
     const id = crypto.randomUUID();

@@ -5,6 +5,7 @@
  *
  *   /slow?ms=N          wait N ms before sending response headers (504 tests)
  *   /set-cookies        answer with gateway-named Set-Cookie and hop-by-hop headers
+ *   /redirect?to=X      302 to X; `{self}` in X becomes http://<the Host it received>
  *   /upload/<id>        count and hash the body; progress at /_control/progress/<id>
  *   /_control/progress/<id>   bytes received so far for an upload
  *   anything else       echo
@@ -29,6 +30,14 @@ export async function startUpstream(): Promise<RunningUpstream> {
     if (path.startsWith('/_control/progress/')) {
       const id = path.slice('/_control/progress/'.length);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bytes: progress.get(id) ?? 0 }));
+      return;
+    }
+
+    if (path === '/redirect') {
+      // What an app does that builds absolute URLs from Host (the gateway sends the endpoint's).
+      const to = (new URL(target, 'http://x').searchParams.get('to') ?? '/').replaceAll('{self}', `http://${req.headers.host ?? ''}`);
+      res.writeHead(302, { location: to, 'content-length': '0' }).end();
+      req.resume();
       return;
     }
 

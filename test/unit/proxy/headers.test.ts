@@ -1,7 +1,9 @@
 // Pure header rewriting for the forward path (src/proxy/headers.ts), in Node.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   clientResponseHeaders,
+  rewriteLocation,
   setCookieName,
   stripCookies,
   upstreamRequestHeaders,
@@ -144,5 +146,60 @@ describe('clientResponseHeaders', () => {
     expect(out.getSetCookie()).toEqual(expected);
     expect(out.get('content-type')).toBe('text/plain');
     expect(out.get('tollgate-request-id')).toBe('rid');
+  });
+});
+
+describe('rewriteLocation', () => {
+  const from = 'http://127.0.0.1:9001';
+  const to = 'https://inventory.example.com';
+  it.each([
+    ['absolute, the endpoint', 'http://127.0.0.1:9001/login?next=%2Fa#top', 'https://inventory.example.com/login?next=%2Fa#top'],
+    ['absolute, the endpoint, no path', 'http://127.0.0.1:9001', 'https://inventory.example.com/'],
+    ['scheme-relative, the endpoint', '//127.0.0.1:9001/x', 'https://inventory.example.com/x'],
+    ['host in another letter case', 'HTTP://127.0.0.1:9001/x', 'https://inventory.example.com/x'],
+    ['user info dropped with the endpoint authority', 'http://u:p@127.0.0.1:9001/x', 'https://inventory.example.com/x'],
+    ['surrounding blanks', '  http://127.0.0.1:9001/x ', 'https://inventory.example.com/x'],
+    ['relative path', '/login', '/login'],
+    ['relative, no slash', 'login?x=1', 'login?x=1'],
+    ['query only', '?page=2', '?page=2'],
+    ['another port on the same host', 'http://127.0.0.1:9002/x', 'http://127.0.0.1:9002/x'],
+    ['another scheme, same host and port', 'https://127.0.0.1:9001/x', 'https://127.0.0.1:9001/x'],
+    ['another site', 'https://idp.example.com/authorize?x=1', 'https://idp.example.com/authorize?x=1'],
+    ['scheme-relative, another site', '//evil.example/x', '//evil.example/x'],
+    ['the endpoint as a path prefix elsewhere', 'https://evil.example/http://127.0.0.1:9001/', 'https://evil.example/http://127.0.0.1:9001/'],
+    ['not a URL', 'http://[not a host/x', 'http://[not a host/x'],
+    ['mailto', 'mailto:a@example.com', 'mailto:a@example.com'],
+    ['empty', '', ''],
+  ] as const)('%s', (_name, value, expected) => {
+    expect(rewriteLocation(value, from, to)).toBe(expected);
+  });
+
+  it('default ports compare as the origin does', () => {
+    expect(rewriteLocation('http://app.internal:80/a', 'http://app.internal', to)).toBe(`${to}/a`);
+  });
+
+  it('never produces a Location on the endpoint, and changes only Locations on it (any string)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.webPath().map((p) => `${from}${p}`)), (value) => {
+        const out = rewriteLocation(value, from, to);
+        let onEndpoint = false;
+        try {
+          onEndpoint = new URL(out.trim(), 'https://base.invalid').origin === from;
+        } catch {
+          // not a URL: passed through
+        }
+        expect(onEndpoint).toBe(false);
+        if (out !== value) expect(out.startsWith(`${to}/`)).toBe(true);
+      }),
+    );
+  });
+
+  it('clientResponseHeaders applies it to Location only', () => {
+    const upstream = new Headers({ location: 'http://127.0.0.1:9001/next', 'content-location': 'http://127.0.0.1:9001/c', link: '<http://127.0.0.1:9001/l>; rel=x' });
+    const out = new Headers(clientResponseHeaders(upstream, { requestId: 'r', gatewayCookies: GATEWAY_COOKIE_NAMES, location: { from, to } }));
+    expect(out.get('location')).toBe('https://inventory.example.com/next');
+    expect(out.get('content-location')).toBe('http://127.0.0.1:9001/c');
+    const without = new Headers(clientResponseHeaders(upstream, { requestId: 'r', gatewayCookies: GATEWAY_COOKIE_NAMES }));
+    expect(without.get('location')).toBe('http://127.0.0.1:9001/next');
   });
 });
