@@ -95,7 +95,7 @@ async function load(port: number, seconds: number, file: string): Promise<WrkSum
 }
 
 /** Replay-cache memory in a child of its own (heap figures need a process that does nothing else). */
-async function replayMemory(ttl: number): Promise<{ entries: number; peak: number; cacheBytes: number; floorBytes: number; simulatedSeconds: number }> {
+async function replayMemory(ttl: number): Promise<{ live: number; entries: number; peak: number; cacheBytes: number; floorBytes: number; simulatedSeconds: number }> {
   const out = await new Promise<string>((resolve, reject) =>
     execFile(process.execPath, ['--expose-gc', '--import', 'tsx', join(HERE, 'guard', 'replay-memory.ts')], { env: { ...process.env, RATE: '10000', TTL: String(ttl) }, encoding: 'utf8' }, (err, stdout, stderr) =>
       err ? reject(new Error(`replay-memory (ttl ${ttl}) failed: ${stderr.slice(-1000)}`)) : resolve(stdout),
@@ -211,7 +211,7 @@ try {
   // Both TTLs at once, one child each (after the load, so they disturb no measurement).
   const [mem30, mem60] = await Promise.all([replayMemory(30), replayMemory(60)]);
   const mib = (b: number) => b / 2 ** 20;
-  process.stderr.write(`guard: replay cache at 10,000/s: ttl 30 → ${mem30.entries} entries ${mib(mem30.cacheBytes).toFixed(1)} MiB; ttl 60 → ${mem60.entries} entries ${mib(mem60.cacheBytes).toFixed(1)} MiB\n`);
+  process.stderr.write(`guard: replay cache at 10,000/s: ttl 30 → ${mem30.live} live (${mem30.entries} held) ${mib(mem30.cacheBytes).toFixed(1)} MiB; ttl 60 → ${mem60.live} live (${mem60.entries} held) ${mib(mem60.cacheBytes).toFixed(1)} MiB\n`);
 
   const rows: Row[] = [
     {
@@ -265,7 +265,7 @@ try {
       name: 'replay cache at 10,000 assertions/s, TTL 30 s (+5 s skew)',
       value: round(mib(mem30.cacheBytes), 1),
       unit: 'MiB',
-      baselineName: `${mem30.entries.toLocaleString('en-US')} bare jti strings`,
+      baselineName: `${mem30.live.toLocaleString('en-US')} bare jti strings`,
       baseline: round(mib(mem30.floorBytes), 1),
       ratio: round(mem30.cacheBytes / mem30.floorBytes, 2),
     },
@@ -274,7 +274,7 @@ try {
       name: 'replay cache at 10,000 assertions/s, TTL 60 s (max)',
       value: round(mib(mem60.cacheBytes), 1),
       unit: 'MiB',
-      baselineName: `${mem60.entries.toLocaleString('en-US')} bare jti strings`,
+      baselineName: `${mem60.live.toLocaleString('en-US')} bare jti strings`,
       baseline: round(mib(mem60.floorBytes), 1),
       ratio: round(mem60.cacheBytes / mem60.floorBytes, 2),
     },
