@@ -7,7 +7,7 @@
  * over the TTL (simulated clock). Goal: guard ≥ 0.8× the bare proxy.
  * More guard processes in the same rounds explain the figure: the guard with
  * ES256 keys and assertions (the other algorithm DESIGN §5 allows), the guard
- * with every signature checked on the libuv threadpool (jose/WebCrypto, the
+ * with every signature checked on the libuv threadpool (WebCrypto, the
  * dispatch before `adaptive`), and the guard with the signature check answered
  * at once (bench/guard/noop-verify.ts, an ablation: what everything but the
  * signature costs). GUARD_SYNC=1 adds the guard that always verifies
@@ -135,7 +135,7 @@ try {
   procs.push(bare);
   const variants: Variant[] = [
     await startGuardVariant('es256', 'guard, ES256 keys and assertions', es256, guardEnv(jwksFile(es256, 'jwks-es256'))),
-    await startGuardVariant('threadpool', 'guard, every signature on the threadpool (jose)', ring, guardEnv(edJwks, { SIGNATURE_DISPATCH: 'threadpool' })),
+    await startGuardVariant('threadpool', 'guard, every signature on the threadpool (WebCrypto)', ring, guardEnv(edJwks, { SIGNATURE_DISPATCH: 'threadpool' })),
     await startGuardVariant('noop', 'ablation: guard with the signature check skipped', ring, guardEnv(edJwks, { NOOP_VERIFY: '1', SIGNATURE_DISPATCH: 'threadpool' })),
     // Optional (GUARD_SYNC=1): every signature checked synchronously through node:crypto.
     ...(SYNC_ONLY ? [await startGuardVariant('sync', 'guard, every signature synchronous (node:crypto)', ring, guardEnv(edJwks, { SIGNATURE_DISPATCH: 'sync' }))] : []),

@@ -1,6 +1,6 @@
 /**
  * Ablation, for measurement only (bench/guard.ts): `--import`ed before
- * guard-proc.ts, every Ed25519/ECDSA verification jose asks WebCrypto for
+ * guard-proc.ts, every Ed25519/ECDSA verification asked of WebCrypto
  * answers "valid" at once. Everything else the guard does — parsing, claim
  * checks, the replay cache, header rewriting, forwarding — is unchanged, so the
  * difference to the guard as shipped is what the signature check itself costs.

@@ -4,7 +4,7 @@
  * here (the `node:http` sidecar lives in `./node/`). Every export is documented
  * where it is defined.
  */
-export { verifyAssertion, joseSignatureCheck, ASSERTION_TYP, MAX_ASSERTION_LIFETIME_SECONDS, DEFAULT_SKEW_SECONDS } from './verify.js';
+export { verifyAssertion, joseSignatureCheck, webCryptoSignatureCheck, ASSERTION_TYP, MAX_ASSERTION_LIFETIME_SECONDS, DEFAULT_SKEW_SECONDS } from './verify.js';
 export type { AssertionClaims, SignatureCheck, VerifyOptions, VerifyResult } from './verify.js';
 export { GUARD_REFUSALS, refusalStatus } from './reasons.js';
 export type { GuardRefusal } from './reasons.js';

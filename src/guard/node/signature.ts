@@ -1,8 +1,8 @@
 /**
  * How the Node sidecar checks an assertion's signature.
  *
- * jose v6 verifies through WebCrypto, which Node runs as a libuv threadpool
- * job. Under load that is what we want: the second core verifies while the
+ * WebCrypto's verify runs in Node as a libuv threadpool job. Under load that
+ * is what we want: the second core verifies while the
  * main thread parses and forwards. A lone request, though, pays the round trip
  * to the pool on top of the verification (docs/performance.md: ~155 µs against
  * ~80 µs synchronously). `adaptive` verifies synchronously through node:crypto
@@ -11,9 +11,9 @@
  */
 import { KeyObject, verify } from 'node:crypto';
 import { base64url } from 'jose';
-import { joseSignatureCheck, type SignatureCheck, type VerificationKey } from '../index.js';
+import { webCryptoSignatureCheck, type SignatureCheck, type VerificationKey } from '../index.js';
 
-/** `sync`: always node:crypto on the main thread; `threadpool`: always jose/WebCrypto; `adaptive`: sync when idle. */
+/** `sync`: always node:crypto on the main thread; `threadpool`: always WebCrypto; `adaptive`: sync when idle. */
 export type SignatureDispatch = 'adaptive' | 'sync' | 'threadpool';
 
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
@@ -37,7 +37,7 @@ function verifies(key: VerificationKey, signingInput: Uint8Array, signature: Uin
 /**
  * A synchronous {@link SignatureCheck} through node:crypto, with one
  * `KeyObject` per imported key. Segments are decoded with jose's base64url, so
- * it accepts exactly what {@link joseSignatureCheck} accepts.
+ * it accepts exactly what jose's `compactVerify` accepts (property test).
  */
 export const syncSignatureCheck: SignatureCheck = (token, key) => {
   const first = token.indexOf('.');
@@ -62,8 +62,8 @@ export function signatureCheckFor(dispatch: SignatureDispatch, isIdle: () => boo
     case 'sync':
       return syncSignatureCheck;
     case 'threadpool':
-      return joseSignatureCheck;
+      return webCryptoSignatureCheck;
     case 'adaptive':
-      return (token, key) => (isIdle() ? syncSignatureCheck(token, key) : joseSignatureCheck(token, key));
+      return (token, key) => (isIdle() ? syncSignatureCheck(token, key) : webCryptoSignatureCheck(token, key));
   }
 }

@@ -1,11 +1,12 @@
 /**
- * The Node sidecar's signature checks: node:crypto (synchronous) accepts
- * exactly what jose accepts, for any change to a valid assertion, and the
- * adaptive dispatch verifies synchronously only while idle.
+ * The signature checks: node:crypto (synchronous, the Node sidecar while idle)
+ * and WebCrypto without jose's JWS layer (the default) accept exactly what jose
+ * accepts, for any change to a valid assertion, and the adaptive dispatch
+ * verifies synchronously only while idle.
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createStaticKeySource, joseSignatureCheck, type KeySource, type VerificationKey } from '../../../src/guard/index.js';
+import { createStaticKeySource, joseSignatureCheck, webCryptoSignatureCheck, type KeySource, type VerificationKey } from '../../../src/guard/index.js';
 import { signatureCheckFor, syncSignatureCheck } from '../../../src/guard/node/index.js';
 import { jwksOf, makeKey, mint, type TestKey } from './helpers.js';
 
@@ -29,16 +30,19 @@ beforeAll(async () => {
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Both checks on one token and key: the same payload bytes, or both refuse. */
+/** Every check on one token and key: the same payload bytes as jose's, or all refuse. */
 async function agree(token: string, key: VerificationKey): Promise<Uint8Array | undefined> {
   const sync = syncSignatureCheck(token, key);
   expect(sync).not.toBeInstanceOf(Promise);
   const jose = await joseSignatureCheck(token, key);
-  expect(sync === undefined ? undefined : Array.from(sync as Uint8Array)).toEqual(jose === undefined ? undefined : Array.from(jose));
+  const webCrypto = await webCryptoSignatureCheck(token, key);
+  const bytes = (x: Uint8Array | undefined) => (x === undefined ? undefined : Array.from(x));
+  expect(bytes(sync as Uint8Array | undefined)).toEqual(bytes(jose));
+  expect(bytes(webCrypto)).toEqual(bytes(jose));
   return jose;
 }
 
-describe('syncSignatureCheck', () => {
+describe('syncSignatureCheck and webCryptoSignatureCheck', () => {
   it.each(['EdDSA', 'ES256'] as const)('returns the payload of a valid %s assertion', async (alg) => {
     const payload = await agree(tokens[alg], imported[alg]);
     expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ sub: 'user:VS52XyOFL_cY:alice' });
@@ -88,7 +92,7 @@ describe('signatureCheckFor', () => {
 
   it.each([
     ['sync', syncSignatureCheck],
-    ['threadpool', joseSignatureCheck],
+    ['threadpool', webCryptoSignatureCheck],
   ] as const)('%s is fixed whatever the load', (mode, check) => {
     expect(signatureCheckFor(mode, () => false)).toBe(check);
   });

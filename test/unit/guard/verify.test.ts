@@ -10,6 +10,7 @@ import {
   createStaticKeySource,
   GUARD_REFUSALS,
   joseSignatureCheck,
+  webCryptoSignatureCheck,
   verifyAssertion,
   type GuardRefusal,
   type KeySource,
@@ -39,9 +40,10 @@ async function verifyToken(token: string, over: Partial<VerifyOptions> = {}, tar
   return verifyAssertion(target, method, { 'tollgate-assertion': token }, options(over));
 }
 
-/** Both ways of checking a signature: jose (WebCrypto, portable) and node:crypto (the Node sidecar when idle). */
+/** Every way of checking a signature: jose (the reference), WebCrypto (the default), node:crypto (the Node sidecar when idle). */
 const CHECKS: ReadonlyArray<readonly [string, SignatureCheck]> = [
   ['jose', joseSignatureCheck],
+  ['WebCrypto', webCryptoSignatureCheck],
   ['node:crypto', syncSignatureCheck],
 ];
 
