@@ -7,7 +7,7 @@
  * exp, jti, and `groups` / `email` where known. Verification is local: the
  * public keys come from the key ring that signs (no fetch, no `jku`/`x5u`).
  */
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { TollgateError } from '../errors.js';
 import type { Random } from '../platform/index.js';
 import type { KeyRing, SigningKey } from './index.js';
@@ -179,6 +179,30 @@ function stringClaim(v: unknown): v is string {
  * (if any) an array of at most 100 strings. Any failure throws
  * `TollgateError('unauthenticated')` whose message never contains the token.
  */
+/**
+ * Tokens whose signature has verified, per key ring: a service sends the same
+ * token for minutes, and the signature is most of what a verification costs
+ * (the session cookie has the same kind of cache). Keyed by the exact token
+ * string; only the signature and the header's `typ` are taken from here. Every
+ * claim check runs on every call: jose's own (iss, aud, exp, nbf, required
+ * claims — `UnsecuredJWT.decode` of the same payload segment, so the rules
+ * are jose's by construction) and ours below. Bounded, oldest out first; an
+ * entry found expired is dropped.
+ */
+const VERIFIED_TOKENS = 2048;
+const verifiedTokens = new WeakMap<AccessTokenKeys, Set<string>>();
+/** `{"alg":"none"}` in base64url: the header under which a verified payload's claims are checked again. */
+const UNSIGNED_HEADER = 'eyJhbGciOiJub25lIn0';
+
+function verifiedSetOf(keys: AccessTokenKeys): Set<string> {
+  let set = verifiedTokens.get(keys);
+  if (set === undefined) {
+    set = new Set();
+    verifiedTokens.set(keys, set);
+  }
+  return set;
+}
+
 export async function verifyAccessToken(token: string, keys: AccessTokenKeys, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
   const max = options.maxLifetimeSeconds ?? MAX_ACCESS_TOKEN_LIFETIME;
   if (!Number.isInteger(max) || max < 1 || max > MAX_ACCESS_TOKEN_LIFETIME) throw new TollgateError('config-invalid', 'access token: bad maxLifetimeSeconds');
@@ -186,18 +210,25 @@ export async function verifyAccessToken(token: string, keys: AccessTokenKeys, op
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) {
     throw refuse('malformed');
   }
+  const claimRules = {
+    issuer: options.issuer,
+    audience: options.audience,
+    currentDate: new Date(options.now),
+    clockTolerance: tolerance,
+    requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'],
+  };
+  const verified = verifiedSetOf(keys);
+  const known = verified.has(token);
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, keys, {
-      algorithms: ALGORITHMS,
-      typ: ACCESS_TOKEN_TYP,
-      issuer: options.issuer,
-      audience: options.audience,
-      currentDate: new Date(options.now),
-      clockTolerance: tolerance,
-      requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'],
-    }));
+    if (known) {
+      const first = token.indexOf('.');
+      ({ payload } = UnsecuredJWT.decode(`${UNSIGNED_HEADER}.${token.slice(first + 1, token.indexOf('.', first + 1))}.`, claimRules));
+    } else {
+      ({ payload } = await jwtVerify(token, keys, { algorithms: ALGORITHMS, typ: ACCESS_TOKEN_TYP, ...claimRules }));
+    }
   } catch (cause) {
+    if (known && cause instanceof joseErrors.JWTExpired) verified.delete(token);
     const why = cause instanceof joseErrors.JWTExpired ? 'expired' : cause instanceof joseErrors.JOSEError ? cause.code : 'invalid';
     throw refuse(why, cause);
   }
@@ -228,6 +259,10 @@ export async function verifyAccessToken(token: string, keys: AccessTokenKeys, op
     const act = parseActClaim(payload.act);
     if (act === null) throw refuse('act');
     claims.act = act;
+  }
+  if (!known) {
+    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.values().next().value!);
+    verified.add(token);
   }
   return claims;
 }

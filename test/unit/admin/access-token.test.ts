@@ -2,7 +2,8 @@
  * Access tokens (src/token/access-token.ts), in Node with a frozen clock:
  * mint → verify round trip for both algorithms, and every refusal.
  */
-import { SignJWT, base64url } from 'jose';
+import fc from 'fast-check';
+import { SignJWT, base64url, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { isTollgateError } from '../../../src/errors.js';
 import { cryptoRandom } from '../../../src/platform/index.js';
@@ -117,5 +118,59 @@ describe('access tokens', () => {
   it('the key resolver is built once per key ring', async () => {
     const r = await ring();
     expect(accessTokenKeys(r)).toBe(accessTokenKeys(r));
+  });
+});
+
+describe('verified-token cache (the signature is checked once per key ring)', () => {
+  it('a token verified once is checked in full again on every later call', async () => {
+    const r = await ring();
+    const t = await mintAccessToken({ ...input, lifetimeSeconds: 60 }, r.active, { now: NOW, random: cryptoRandom });
+    await expect(verify(r, t)).resolves.toMatchObject({ sub: input.subject });
+    await refused(verify(r, t, NOW, { audience: 'billing' }));
+    await refused(verify(r, t, NOW, { issuer: 'http://127.0.0.1:8788' }));
+    await refused(verify(r, t, NOW - 10_000));
+    await expect(verify(r, t, NOW + 30_000)).resolves.toMatchObject({ sub: input.subject });
+    await refused(verify(r, t, NOW + 66_000));
+    // A ring that never verified it does not take the other ring's word for it.
+    await refused(verify(await ring(), t));
+  });
+
+  it('gives the same answer as an uncached verification, whatever was asked before (property)', async () => {
+    const r = await ring();
+    const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: 'k-EdDSA', typ: 'at+jwt' }).sign(r.active.privateKey);
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        (claims) => JSON.stringify(claims),
+        (e: unknown) => (isTollgateError(e) ? `refused:${String(e.details.tokenProblem)}` : `threw:${String(e)}`),
+      );
+    const token = fc.record({
+      iat: fc.integer({ min: -120, max: 120 }),
+      life: fc.integer({ min: -10, max: 600 }),
+      nbf: fc.option(fc.integer({ min: -60, max: 60 }), { nil: undefined }),
+      aud: fc.constantFrom(AUD, [AUD, 'billing'], 'billing', ['other']),
+    });
+    const call = fc.record({ at: fc.integer({ min: -200, max: 900 }), audience: fc.constantFrom(AUD, 'billing', 'nope'), issuer: fc.constantFrom(ISS, `${ISS}/`) });
+    await fc.assert(
+      fc.asyncProperty(token, fc.array(call, { minLength: 1, maxLength: 6 }), async (c, calls) => {
+        const t = await sign({
+          iss: ISS,
+          aud: c.aud,
+          sub: 's',
+          client_id: 'c',
+          iat: NOW_S + c.iat,
+          exp: NOW_S + c.iat + c.life,
+          jti: 'j',
+          ...(c.nbf === undefined ? {} : { nbf: NOW_S + c.nbf }),
+        });
+        for (const { at, audience, issuer } of calls) {
+          const now = NOW + at * 1000;
+          const options = { issuer, audience, now };
+          // createLocalJWKSet anew: a resolver no call has seen, so nothing cached.
+          const fresh = await outcome(verifyAccessToken(t, createLocalJWKSet(r.jwks), options));
+          expect(await outcome(verifyAccessToken(t, accessTokenKeys(r), options))).toBe(fresh);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
