@@ -1,12 +1,14 @@
 /**
  * The tail every allowed request shares, whoever asked (session or bearer):
  * pick an endpoint, mint the per-request assertion for exactly the method and
- * target being forwarded, rewrite headers, forward, and hand back the streamed
- * response. Only an allowed request reaches this point, so only an allowed
+ * target being forwarded, rewrite headers, forward — to the next endpoint if
+ * one could not be reached and the request may be repeated (DESIGN §8) — and
+ * hand back the streamed response. Only an allowed request reaches this point, so only an allowed
  * request learns anything about the upstream (e.g. that it has no endpoint).
  */
 import type { Workload } from '../catalog/index.js';
-import { clientResponseHeaders, forward, pickEndpoint, requestTarget, upstreamRequestHeaders, upstreamUrl } from '../proxy/index.js';
+import { isTollgateError } from '../errors.js';
+import { clientResponseHeaders, endpointsToTry, forward, mayFailOver, RecentFailures, requestTarget, upstreamRequestHeaders, upstreamUrl } from '../proxy/index.js';
 import { GATEWAY_COOKIE_NAMES } from '../session/index.js';
 import { mintAssertionWithClaims, type AssertionInput } from '../token/index.js';
 import type { RequestContext } from './context.js';
@@ -26,42 +28,71 @@ export interface ForwardAllowedOptions {
   setCookie?: () => Promise<string | undefined>;
 }
 
+/** Endpoints that refused a connection a moment ago, in this isolate (see RecentFailures). */
+const failures = new RecentFailures();
+
 export async function forwardAllowed(
   rc: RequestContext,
   workload: Workload,
   caller: AllowedCaller,
   options: ForwardAllowedOptions,
 ): Promise<Response> {
-  const { config, keyRing, random, clock, upstreamFetch } = rc.deps;
-  const endpoint = pickEndpoint(workload);
-  const target = upstreamUrl(endpoint.url, rc.url);
-  const { assertion, claims } = await mintAssertionWithClaims(
-    {
-      ...caller,
-      issuer: config.origin,
-      audience: workload.id,
-      requestId: rc.requestId,
-      // Exactly the method the forward sends (fetch upper-cases the standard ones, keeps others as sent).
-      method: rc.request.method,
-      target: requestTarget(target),
-      ttlSeconds: Math.min(options.ttl > 0 ? options.ttl : config.assertionTtlSeconds, 60),
-    },
-    keyRing.active,
-    { now: clock.now(), random },
-  );
-  options.onMinted?.(claims.jti);
-  const headers = upstreamRequestHeaders(rc.request.headers, {
-    clientHost: rc.authority,
-    proto: rc.url.protocol.replace(/:$/, ''),
-    ...(options.clientIp ? { clientIp: options.clientIp } : {}),
-    assertion,
-    gatewayCookies: GATEWAY_COOKIE_NAMES,
-    ...(options.stripAuthorization ? { stripAuthorization: true } : {}),
-  });
-  const upstream = await forward(rc.request.method, rc.request.body, target, headers, {
-    fetch: upstreamFetch,
-    timeoutMs: config.upstreamTimeoutMs,
-  });
+  const { config, keyRing, random, clock, logger, upstreamFetch } = rc.deps;
+  const startedAt = clock.now();
+  const endpoints = endpointsToTry(workload, (e) => failures.recently(e, startedAt));
+  const several = endpoints.length > 1;
+  const method = rc.request.method;
+  // Only a request that cannot have sent a body byte, with an idempotent method, goes on to the next endpoint.
+  const failOver = several && mayFailOver(method, rc.request.body);
+  let jti: string | undefined;
+  let upstream: Response | undefined;
+  let target!: URL;
+  try {
+    for (let i = 0; upstream === undefined; i++) {
+      const endpoint = endpoints[i]!;
+      target = upstreamUrl(endpoint.url, rc.url);
+      // One assertion per attempt, bound to its endpoint (`ept`) where there are several.
+      const { assertion, claims } = await mintAssertionWithClaims(
+        {
+          ...caller,
+          issuer: config.origin,
+          audience: workload.id,
+          requestId: rc.requestId,
+          // Exactly the method the forward sends (fetch upper-cases the standard ones, keeps others as sent).
+          method,
+          target: requestTarget(target),
+          ttlSeconds: Math.min(options.ttl > 0 ? options.ttl : config.assertionTtlSeconds, 60),
+          ...(several ? { endpoint: endpoint.id } : {}),
+        },
+        keyRing.active,
+        { now: clock.now(), random },
+      );
+      jti = claims.jti;
+      const headers = upstreamRequestHeaders(rc.request.headers, {
+        clientHost: rc.authority,
+        proto: rc.url.protocol.replace(/:$/, ''),
+        ...(options.clientIp ? { clientIp: options.clientIp } : {}),
+        assertion,
+        gatewayCookies: GATEWAY_COOKIE_NAMES,
+        ...(options.stripAuthorization ? { stripAuthorization: true } : {}),
+      });
+      try {
+        upstream = await forward(method, rc.request.body, target, headers, { fetch: upstreamFetch, timeoutMs: config.upstreamTimeoutMs });
+        if (several) failures.succeeded(endpoint);
+      } catch (err) {
+        // Only a connection that failed: a timeout may have reached the endpoint.
+        if (!several || !isTollgateError(err) || err.code !== 'upstream-unreachable') throw err;
+        failures.failed(endpoint, clock.now());
+        const next = endpoints[i + 1];
+        if (!failOver || next === undefined) throw err;
+        logger.warn('upstream-failover', { request_id: rc.requestId, workload: workload.id, endpoint: endpoint.id, next: next.id });
+        rc.log.failover = [...((rc.log.failover as string[] | undefined) ?? []), endpoint.id];
+      }
+    }
+  } finally {
+    // One audit record per request, naming the assertion last sent.
+    if (jti !== undefined) options.onMinted?.(jti);
+  }
   const cookie = await options.setCookie?.();
   const out = clientResponseHeaders(upstream.headers, {
     requestId: rc.requestId,

@@ -3,12 +3,74 @@ import { TollgateError } from '../errors.js';
 import type { Endpoint, Workload } from '../catalog/index.js';
 import type { HeaderRecord } from './headers.js';
 
-/** First healthy endpoint, else the first of unknown health; unhealthy ones are skipped. */
-export function pickEndpoint(workload: Workload): Endpoint {
-  const chosen =
-    workload.endpoints.find((e) => e.health === 'healthy') ?? workload.endpoints.find((e) => e.health === 'unknown');
-  if (!chosen) throw new TollgateError('upstream-unreachable', 'the service has no available endpoint');
-  return chosen;
+/**
+ * The endpoints to try, in order (DESIGN §8): healthy ones first, then those
+ * of unknown health, each in catalog order; within that, endpoints that
+ * refused a connection a moment ago (`recentlyFailed`) go behind the others.
+ * Unhealthy endpoints are never tried. Throws 'upstream-unreachable' when none
+ * is left.
+ */
+export function endpointsToTry(workload: Workload, recentlyFailed: (endpoint: Endpoint) => boolean = () => false): Endpoint[] {
+  const rank = (e: Endpoint) => (e.health === 'healthy' ? 0 : 2) + (recentlyFailed(e) ? 1 : 0);
+  const usable = workload.endpoints.filter((e) => e.health === 'healthy' || e.health === 'unknown');
+  if (usable.length === 0) throw new TollgateError('upstream-unreachable', 'the service has no available endpoint');
+  if (usable.length === 1) return usable;
+  // A stable sort: catalog order within each rank.
+  return usable.map((e, i) => ({ e, i, r: rank(e) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.e);
+}
+
+/** Methods RFC 9110 §9.2.2 defines as idempotent. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Whether a forward that could not connect may be tried at the next endpoint
+ * (DESIGN §8): only for an idempotent method, and only without a request body
+ * (GET and HEAD never send one), so that no request body byte can have been
+ * sent to the endpoint that failed.
+ */
+export function mayFailOver(method: string, body: ReadableStream<Uint8Array> | null): boolean {
+  if (!IDEMPOTENT.has(method)) return false;
+  return body === null || method === 'GET' || method === 'HEAD';
+}
+
+/**
+ * Endpoints that refused a connection recently, as this isolate saw it
+ * (passive health): for `holdMs` they are tried after the others, so a dead
+ * replica does not cost every request a failed connection. Bounded; oldest
+ * out first.
+ */
+export class RecentFailures {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly holdMs = 30_000,
+    private readonly max = 1024,
+  ) {}
+
+  private static key(e: Endpoint): string {
+    return `${e.id} ${e.url}`;
+  }
+
+  failed(e: Endpoint, nowMs: number): void {
+    const key = RecentFailures.key(e);
+    this.until.delete(key);
+    if (this.until.size >= this.max) this.until.delete(this.until.keys().next().value!);
+    this.until.set(key, nowMs + this.holdMs);
+  }
+
+  succeeded(e: Endpoint): void {
+    if (this.until.size > 0) this.until.delete(RecentFailures.key(e));
+  }
+
+  recently(e: Endpoint, nowMs: number): boolean {
+    if (this.until.size === 0) return false;
+    const key = RecentFailures.key(e);
+    const until = this.until.get(key);
+    if (until === undefined) return false;
+    if (until > nowMs) return true;
+    this.until.delete(key);
+    return false;
+  }
 }
 
 /**

@@ -10,4 +10,4 @@ export {
   type HeaderRecord,
   type UpstreamHeaderOptions,
 } from './headers.js';
-export { forward, pickEndpoint, requestTarget, upstreamUrl, type ForwardOptions } from './forward.js';
+export { endpointsToTry, forward, mayFailOver, RecentFailures, requestTarget, upstreamUrl, type ForwardOptions } from './forward.js';

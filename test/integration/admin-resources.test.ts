@@ -256,7 +256,7 @@ describe('workloads', () => {
     expect(up.status).toBe(200);
     expect(await up.json()).toMatchObject({ name: 'CRM 2', endpoints: [{ location: 'aws:eu-west-1' }] });
     const list = (await (await call('GET', '/workloads')).json()) as { items: { id: string }[] };
-    expect(list.items.map((x) => x.id)).toEqual(['billing', 'crm', 'down', 'empty', 'inventory']);
+    expect(list.items.map((x) => x.id)).toEqual(['billing', 'crm', 'down', 'empty', 'inventory', 'replicas']);
   });
 
   it('the catalog rules: a host another workload serves (409), the gateway origin, a bad endpoint URL (422)', async () => {

@@ -4,18 +4,20 @@
  * the JWKS, and a body larger than the isolate's memory streamed through.
  */
 import { env } from 'cloudflare:workers';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { base64url, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_ORIGIN, INVENTORY } from './support/constants.js';
+import { GATEWAY_ORIGIN, INVENTORY, REPLICAS } from './support/constants.js';
 import type { Echo } from './support/echo.js';
 import { API, expectRequestId, gw, hostSession, setCookies, signIn } from './support/client.js';
 
 let session = '';
 let sid = '';
+let replicasSession = '';
 
 beforeAll(async () => {
   const origin = await signIn('alice');
   session = await hostSession(origin, INVENTORY);
+  replicasSession = await hostSession(origin, REPLICAS);
   const who = (await (await gw(`${GATEWAY_ORIGIN}/auth/whoami`, { headers: { cookie: `tg_session=${origin}` } })).json()) as {
     session: { id: string };
   };
@@ -182,6 +184,34 @@ describe('response to the client', () => {
     const rid = expectRequestId(res);
     expect(rid).not.toBe('forged-by-upstream');
     expect(setCookies(res).get('tg_session')).toBeUndefined();
+  });
+});
+
+describe('a workload with several endpoints (the first refuses connections)', () => {
+  const send = (method: string, body?: string) =>
+    gw(`http://${REPLICAS}/api/replica?x=1`, { method, ...(body === undefined ? {} : { body }), headers: { ...API, cookie: `tg_session=${replicasSession}` } });
+  const claimsOf = (e: Echo) => JSON.parse(new TextDecoder().decode(base64url.decode(e.headers['tollgate-assertion']![0]!.split('.')[1]!))) as Record<string, unknown>;
+
+  it.each(['GET', 'HEAD', 'DELETE', 'OPTIONS'])('%s without a body fails over to the next endpoint, with an assertion bound to it', async (method) => {
+    const res = await send(method);
+    expect(res.status).toBe(200);
+    expectRequestId(res);
+    if (method === 'HEAD') return;
+    const e = (await res.json()) as Echo;
+    expect(e.method).toBe(method);
+    expect(e.headers['tollgate-assertion']).toHaveLength(1);
+    expect(claimsOf(e)).toMatchObject({ ept: 'replicas-2', aud: 'replicas', htm: method, htu: '/api/replica?x=1' });
+  });
+
+  it.each(['POST', 'PUT', 'PATCH'])('%s with a body is never sent twice: 502 from the first endpoint', async (method) => {
+    const res = await send(method, 'payload');
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { type: string }).type).toMatch(/upstream-unreachable/);
+  });
+
+  it('a workload with one endpoint gets assertions without ept', async () => {
+    const e = await echo(await call('/api/one'));
+    expect(claimsOf(e)).not.toHaveProperty('ept');
   });
 });
 

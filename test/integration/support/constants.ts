@@ -5,6 +5,8 @@ export const BILLING = 'billing.localhost:8787';
 export const DOWN = 'down.localhost:8787';
 /** Its only endpoint is marked unhealthy. */
 export const EMPTY = 'empty.localhost:8787';
+/** Two endpoints: the first (marked healthy, so always tried first) refuses connections, the second is the upstream. */
+export const REPLICAS = 'replicas.localhost:8787';
 /** Upstream answers slower than UPSTREAM_TIMEOUT_MS in the suite. */
 export const UPSTREAM_TIMEOUT_MS = 1500;
 
