@@ -3,8 +3,9 @@
  * pick an endpoint, mint the per-request assertion for exactly the method and
  * target being forwarded, rewrite headers, forward — to the next endpoint if
  * one could not be reached and the request may be repeated (DESIGN §8) — and
- * hand back the streamed response. Only an allowed request reaches this point, so only an allowed
- * request learns anything about the upstream (e.g. that it has no endpoint).
+ * hand back the streamed response. Only an allowed request reaches this
+ * point, so only an allowed request learns anything about the upstream (e.g.
+ * that it has no endpoint).
  */
 import type { Workload } from '../catalog/index.js';
 import { isTollgateError } from '../errors.js';
@@ -51,7 +52,7 @@ export async function forwardAllowed(
     for (let i = 0; upstream === undefined; i++) {
       const endpoint = endpoints[i]!;
       target = upstreamUrl(endpoint.url, rc.url);
-      // One assertion per attempt, bound to its endpoint (`ept`) where there are several.
+      // One assertion per attempt, bound to its endpoint (`ept`): a guard with TOLLGATE_ENDPOINT_ID requires it.
       const { assertion, claims } = await mintAssertionWithClaims(
         {
           ...caller,
@@ -62,7 +63,7 @@ export async function forwardAllowed(
           method,
           target: requestTarget(target),
           ttlSeconds: Math.min(options.ttl > 0 ? options.ttl : config.assertionTtlSeconds, 60),
-          ...(several ? { endpoint: endpoint.id } : {}),
+          endpoint: endpoint.id,
         },
         keyRing.active,
         { now: clock.now(), random },

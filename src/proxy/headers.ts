@@ -176,8 +176,8 @@ export function rewriteLocation(value: string, from: string, to: string): string
   const trimmed = value.trim();
   let url: URL;
   try {
-    // Only absolute (scheme:) and scheme-relative (//host) references can name the endpoint.
-    if (trimmed.startsWith('//')) url = new URL(trimmed, from);
+    // Only absolute (scheme:) and scheme-relative (//host; browsers read \ as / there) references can name the endpoint.
+    if (/^[/\\]{2}/.test(trimmed)) url = new URL(trimmed, from);
     else if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) url = new URL(trimmed);
     else return value;
   } catch {

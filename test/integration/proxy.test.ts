@@ -209,9 +209,9 @@ describe('a workload with several endpoints (the first refuses connections)', ()
     expect(((await res.json()) as { type: string }).type).toMatch(/upstream-unreachable/);
   });
 
-  it('a workload with one endpoint gets assertions without ept', async () => {
+  it('a workload with one endpoint gets assertions bound to it too', async () => {
     const e = await echo(await call('/api/one'));
-    expect(claimsOf(e)).not.toHaveProperty('ept');
+    expect(claimsOf(e)).toMatchObject({ ept: 'inventory-1' });
   });
 });
 

@@ -156,6 +156,8 @@ describe('rewriteLocation', () => {
     ['absolute, the endpoint', 'http://127.0.0.1:9001/login?next=%2Fa#top', 'https://inventory.example.com/login?next=%2Fa#top'],
     ['absolute, the endpoint, no path', 'http://127.0.0.1:9001', 'https://inventory.example.com/'],
     ['scheme-relative, the endpoint', '//127.0.0.1:9001/x', 'https://inventory.example.com/x'],
+    ['scheme-relative with backslashes, the endpoint', '\\\\127.0.0.1:9001/x', 'https://inventory.example.com/x'],
+    ['slash and backslash, the endpoint', '/\\127.0.0.1:9001/x', 'https://inventory.example.com/x'],
     ['host in another letter case', 'HTTP://127.0.0.1:9001/x', 'https://inventory.example.com/x'],
     ['user info dropped with the endpoint authority', 'http://u:p@127.0.0.1:9001/x', 'https://inventory.example.com/x'],
     ['surrounding blanks', '  http://127.0.0.1:9001/x ', 'https://inventory.example.com/x'],
