@@ -171,15 +171,6 @@ function stringClaim(v: unknown): v is string {
 }
 
 /**
- * Verify an access token this gateway signed. Accepts only: `typ` at+jwt; alg
- * EdDSA or ES256 with a `kid` from the key ring (never `none`, never HMAC;
- * `jku`/`x5u`/`jwk` are ignored); `iss` and `aud` as configured; `sub`, `iat`,
- * `exp`, `jti` and `client_id` present; not expired, `iat` not in the future
- * (both with the clock tolerance); `exp − iat ≤ maxLifetimeSeconds`; `groups`
- * (if any) an array of at most 100 strings. Any failure throws
- * `TollgateError('unauthenticated')` whose message never contains the token.
- */
-/**
  * Tokens whose signature has verified, per key ring: a service sends the same
  * token for minutes, and the signature is most of what a verification costs
  * (the session cookie has the same kind of cache). Keyed by the exact token
@@ -203,6 +194,16 @@ function verifiedSetOf(keys: AccessTokenKeys): Set<string> {
   return set;
 }
 
+/**
+ * Verify an access token this gateway signed. Accepts only: `typ` at+jwt; alg
+ * EdDSA or ES256 with a `kid` from the key ring (never `none`, never HMAC;
+ * `jku`/`x5u`/`jwk` are ignored); `iss` and `aud` as configured; `sub`, `iat`,
+ * `exp`, `jti` and `client_id` present; not expired, `iat` not in the future
+ * (both with the clock tolerance); `exp − iat ≤ maxLifetimeSeconds`; `groups`
+ * (if any) an array of at most 100 strings. A token whose signature verified
+ * before (per key ring) is not verified again; its claims are. Any failure throws
+ * `TollgateError('unauthenticated')` whose message never contains the token.
+ */
 export async function verifyAccessToken(token: string, keys: AccessTokenKeys, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
   const max = options.maxLifetimeSeconds ?? MAX_ACCESS_TOKEN_LIFETIME;
   if (!Number.isInteger(max) || max < 1 || max > MAX_ACCESS_TOKEN_LIFETIME) throw new TollgateError('config-invalid', 'access token: bad maxLifetimeSeconds');
