@@ -99,7 +99,7 @@ export async function forwardAllowed(
     requestId: rc.requestId,
     gatewayCookies: GATEWAY_COOKIE_NAMES,
     ...(cookie ? { setCookie: cookie } : {}),
-    location: { from: target.origin, to: `${rc.url.protocol}//${rc.authority}` },
+    location: { forwardedTo: target, clientProtocol: rc.url.protocol, clientAuthority: rc.authority },
   });
   rc.log.upstream_status = upstream.status;
   // Null-body statuses must not get a body stream.

@@ -156,10 +156,11 @@ export interface ClientResponseHeaderOptions {
   /** A Set-Cookie of the gateway's own to add (e.g. a renewed session). */
   setCookie?: string;
   /**
-   * The endpoint origin the forward went to (`from`) and the client's origin (`to`): a `Location` that points
-   * at the endpoint is rewritten to point at the client's origin (see {@link rewriteLocation}).
+   * The URL the forward went to and the client's scheme (`http:`/`https:`) and authority: a `Location` that
+   * points at the endpoint is rewritten to the client's origin (see {@link rewriteLocation}). Origins are
+   * worked out only when the response has a `Location`.
    */
-  location?: { from: string; to: string };
+  location?: { forwardedTo: URL; clientProtocol: string; clientAuthority: string };
 }
 
 /**
@@ -203,7 +204,8 @@ export function clientResponseHeaders(upstream: Headers, options: ClientResponse
       continue;
     }
     if (hop.has(lower) || lower === 'tollgate-request-id') continue;
-    out[lower] = lower === 'location' && options.location ? rewriteLocation(value, options.location.from, options.location.to) : value;
+    const loc = lower === 'location' ? options.location : undefined;
+    out[lower] = loc ? rewriteLocation(value, loc.forwardedTo.origin, `${loc.clientProtocol}//${loc.clientAuthority}`) : value;
   }
   out['tollgate-request-id'] = options.requestId;
   const kept: string[] = [];

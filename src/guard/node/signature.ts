@@ -2,8 +2,8 @@
  * How the Node sidecar checks an assertion's signature.
  *
  * WebCrypto's verify runs in Node as a libuv threadpool job. Under load that
- * is what we want: the second core verifies while the
- * main thread parses and forwards. A lone request, though, pays the round trip
+ * is what we want: the second core verifies while the main thread parses and
+ * forwards. A lone request, though, pays the round trip
  * to the pool on top of the verification (docs/performance.md: ~155 µs against
  * ~80 µs synchronously). `adaptive` verifies synchronously through node:crypto
  * (the same Ed25519/ECDSA primitive, no job) while no other request is in
@@ -11,7 +11,8 @@
  */
 import { KeyObject, verify } from 'node:crypto';
 import { base64url } from 'jose';
-import { webCryptoSignatureCheck, type SignatureCheck, type VerificationKey } from '../index.js';
+import type { VerificationKey } from '../key-source.js';
+import { jwsSegments, webCryptoSignatureCheck, type SignatureCheck } from '../verify.js';
 
 /** `sync`: always node:crypto on the main thread; `threadpool`: always WebCrypto; `adaptive`: sync when idle. */
 export type SignatureDispatch = 'adaptive' | 'sync' | 'threadpool';
@@ -40,14 +41,12 @@ function verifies(key: VerificationKey, signingInput: Uint8Array, signature: Uin
  * it accepts exactly what jose's `compactVerify` accepts (property test).
  */
 export const syncSignatureCheck: SignatureCheck = (token, key) => {
-  const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
-  if (first < 0 || second < 0 || token.indexOf('.', second + 1) >= 0) return undefined;
+  const jws = jwsSegments(token);
+  if (jws === undefined) return undefined;
   try {
     // The signing input is ASCII: verifyAssertion has checked the base64url alphabet.
-    const signingInput = Buffer.from(token.slice(0, second), 'latin1');
-    if (!verifies(key, signingInput, base64url.decode(token.slice(second + 1)))) return undefined;
-    return base64url.decode(token.slice(first + 1, second));
+    if (!verifies(key, Buffer.from(jws.signingInput, 'latin1'), base64url.decode(jws.signature))) return undefined;
+    return base64url.decode(jws.payload);
   } catch {
     return undefined;
   }

@@ -198,7 +198,8 @@ describe('rewriteLocation', () => {
 
   it('clientResponseHeaders applies it to Location only', () => {
     const upstream = new Headers({ location: 'http://127.0.0.1:9001/next', 'content-location': 'http://127.0.0.1:9001/c', link: '<http://127.0.0.1:9001/l>; rel=x' });
-    const out = new Headers(clientResponseHeaders(upstream, { requestId: 'r', gatewayCookies: GATEWAY_COOKIE_NAMES, location: { from, to } }));
+    const location = { forwardedTo: new URL(`${from}/next?x`), clientProtocol: 'https:', clientAuthority: 'inventory.example.com' };
+    const out = new Headers(clientResponseHeaders(upstream, { requestId: 'r', gatewayCookies: GATEWAY_COOKIE_NAMES, location }));
     expect(out.get('location')).toBe('https://inventory.example.com/next');
     expect(out.get('content-location')).toBe('http://127.0.0.1:9001/c');
     const without = new Headers(clientResponseHeaders(upstream, { requestId: 'r', gatewayCookies: GATEWAY_COOKIE_NAMES }));
